@@ -1,0 +1,1 @@
+"""newsdesk: feeds in, searchable and alertable knowledge out."""

@@ -1,0 +1,70 @@
+"""Make the services ready: wait for the ports, create the topics and the index. Idempotent, run at every start."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from urllib.parse import urlsplit
+
+from elasticsearch import Elasticsearch
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from connectors.elasticsearch.index import ensure_index
+from newsdesk.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def wait_for_port(host: str, port: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{host}:{port} did not answer within {timeout_s:.0f}s: {exc}") from exc
+            time.sleep(0.2)
+
+
+def wait_for_services(settings: Settings, timeout_s: float) -> None:
+    for address in settings.bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        wait_for_port(host or "127.0.0.1", int(port), timeout_s)
+    url = urlsplit(settings.es_url)
+    wait_for_port(url.hostname or "127.0.0.1", url.port or (443 if url.scheme == "https" else 9200), timeout_s)
+
+
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    retention_ms = str(int(settings.retention_hours * 3600 * 1000))
+    bounded = {"retention.ms": retention_ms, "cleanup.policy": "delete"}
+    return {settings.topic_raw: bounded, settings.topic_annotated: bounded, settings.topic_dead: bounded}
+
+
+def create_topics(settings: Settings) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id=f"{settings.app_id}-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [NewTopic(name, settings.topic_partitions, settings.topic_replication, topic_configs=config)
+                  for name, config in topic_configs(settings).items() if name not in existing]
+        if wanted:
+            try:
+                admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+            log.info("created topics %s", ", ".join(t.name for t in wanted))
+    finally:
+        admin.close()
+
+
+def elasticsearch_client(settings: Settings) -> Elasticsearch:
+    return Elasticsearch(settings.es_url, request_timeout=30)
+
+
+def prepare(settings: Settings) -> None:
+    wait_for_services(settings, settings.embedded_start_timeout_s)
+    create_topics(settings)
+    with elasticsearch_client(settings) as es:
+        ensure_index(es, settings.index_alias)

@@ -1,0 +1,204 @@
+"""The Faust app: wires the feed poller, the annotation stage and the Elasticsearch sink to the topics.
+
+    feeds --poller--> articles.raw --annotate--> articles.annotated --index--> Elasticsearch `articles`
+                              \\______________________________________\\__> articles.dead (with the reason)
+
+Values travel as raw bytes and are decoded here, so a malformed message reaches the dead-letter topic with
+its error instead of being skipped by Faust's deserialiser. Run with `newsdesk worker` (or `newsdesk up`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from elasticsearch import AsyncElasticsearch
+from pydantic import ValidationError
+
+from connectors.elasticsearch.document import to_document
+from connectors.elasticsearch.index import enforce_cap
+from connectors.elasticsearch.sink import ElasticsearchSink
+from connectors.rss.fetch import FeedFetcher
+from connectors.rss.poller import FeedPoller
+from connectors.rss.registry import FeedRegistry
+from newsdesk.settings import load
+from streams import idle_fetch
+from streams.nlp.annotate import Document
+from streams.nlp.models import spec_for
+from streams.nlp.pool import AnnotatorPool
+from streams.records import AnnotatedArticle, Annotation, Article, DeadLetter
+
+log = logging.getLogger(__name__)
+settings = load()
+idle_fetch.install(settings.fetch_pause_s)
+
+app = faust.App(
+    settings.app_id,
+    broker=f"kafka://{settings.bootstrap}",
+    processing_guarantee="at_least_once",
+    datadir=str(settings.data_dir / "faust"),
+    topic_replication_factor=settings.topic_replication,
+    topic_partitions=settings.topic_partitions,
+    topic_allow_declare=False,  # topics are created up front by newsdesk.bootstrap
+    consumer_auto_offset_reset="earliest",
+    web_enabled=settings.web_enabled,
+    web_port=settings.web_port,
+    broker_max_poll_interval=600.0,
+    producer_acks=-1,
+)
+
+raw_topic = app.topic(settings.topic_raw, key_type=bytes, value_type=bytes,
+                      key_serializer="raw", value_serializer="raw")
+annotated_topic = app.topic(settings.topic_annotated, key_type=bytes, value_type=bytes,
+                            key_serializer="raw", value_serializer="raw")
+dead_topic = app.topic(settings.topic_dead, key_type=bytes, value_type=bytes,
+                       key_serializer="raw", value_serializer="raw")
+
+
+async def dead_letter(stage: str, event: faust.EventT, error: str) -> None:
+    message = event.message
+    value = message.value if isinstance(message.value, bytes) else str(message.value).encode()
+    key = message.key.decode(errors="replace") if isinstance(message.key, bytes) else None
+    log.error("%s: dead-lettering %s[%s]@%s: %s", stage, message.topic, message.partition, message.offset, error)
+    record = DeadLetter(stage=stage, error=error, topic=message.topic, partition=message.partition,
+                        offset=message.offset, key=key, payload=value.decode(errors="replace"),
+                        failed_at=datetime.now(UTC))
+    await (await dead_topic.send(key=message.key, value=record.to_bytes()))
+
+
+async def wait_all(sends: Sequence[Any]) -> None:
+    """Wait until the broker acknowledged every send of a batch, before the batch's offsets may commit."""
+    await asyncio.gather(*sends)
+
+
+# -- feeds -> articles.raw -------------------------------------------------------------------------------
+
+_poller: FeedPoller | None = None
+
+
+async def produce_article(article: Article) -> None:
+    await (await raw_topic.send(key=article.id.encode(), value=article.to_bytes()))
+
+
+@app.timer(settings.registry_refresh_s, on_leader=True)
+async def poll_feeds() -> None:
+    global _poller
+    if _poller is None:
+        fetcher = FeedFetcher(user_agent=settings.user_agent, timeout_s=settings.fetch_timeout_s,
+                              max_bytes=settings.fetch_max_bytes)
+        _poller = FeedPoller(FeedRegistry(settings.registry_path), fetcher, produce_article,
+                             interval_s=settings.poll_interval_s, seen_ttl_s=settings.retention_hours * 3600)
+    await _poller.run_once()
+
+
+# -- articles.raw -> articles.annotated ------------------------------------------------------------------
+
+_pool: AnnotatorPool | None = None
+
+
+def annotator_pool() -> AnnotatorPool:
+    global _pool
+    if _pool is None:
+        preload = sorted({spec_for(lang, settings.nlp_models) for lang in settings.nlp_models})
+        _pool = AnnotatorPool(settings.nlp_models, settings.nlp_workers, preload=preload)
+    return _pool
+
+
+async def annotate_documents(documents: list[Document]) -> list[Annotation | Exception]:
+    """Annotate a batch; if the batch fails, retry one by one so only the poison document fails."""
+    try:
+        return list(await annotator_pool().annotate(documents))
+    except Exception:
+        if len(documents) == 1:
+            raise
+    results: list[Annotation | Exception] = []
+    for document in documents:
+        try:
+            results.extend(await annotator_pool().annotate([document]))
+        except Exception as exc:
+            results.append(exc)
+    return results
+
+
+@app.agent(raw_topic)
+async def annotate(stream: faust.StreamT) -> None:
+    async for events in stream.take_events(settings.nlp_batch_size, within=settings.nlp_batch_within_s):
+        articles: list[tuple[faust.EventT, Article]] = []
+        for event in events:
+            try:
+                articles.append((event, Article.model_validate_json(event.message.value)))
+            except ValidationError as exc:
+                await dead_letter("annotate", event, f"invalid article: {exc}")
+        documents = [Document(a.id, a.title, a.text, a.feed_language) for _, a in articles]
+        results = await annotate_documents(documents)
+        sends = []
+        now = datetime.now(UTC)
+        for (event, article), result in zip(articles, results, strict=True):
+            if isinstance(result, Exception):
+                await dead_letter("annotate", event, f"annotation failed: {result!r}")
+                continue
+            item = AnnotatedArticle(article=article, annotation=result, annotated_at=now)
+            sends.append(await annotated_topic.send(key=article.id.encode(), value=item.to_bytes()))
+        await wait_all(sends)
+
+
+# -- articles.annotated -> Elasticsearch -----------------------------------------------------------------
+
+_sink: ElasticsearchSink | None = None
+
+
+def elasticsearch_sink() -> ElasticsearchSink:
+    global _sink
+    if _sink is None:
+        es = AsyncElasticsearch(settings.es_url, request_timeout=60, retry_on_timeout=False, max_retries=0)
+        _sink = ElasticsearchSink(es, settings.index_alias, max_backoff_s=settings.sink_max_backoff_s)
+    return _sink
+
+
+@app.agent(annotated_topic)
+async def index(stream: faust.StreamT) -> None:
+    written_since_cap = 0
+    async for events in stream.take_events(settings.sink_batch_size, within=settings.sink_batch_within_s):
+        by_id: dict[str, faust.EventT] = {}
+        documents = []
+        for event in events:
+            try:
+                item = AnnotatedArticle.model_validate_json(event.message.value)
+            except ValidationError as exc:
+                await dead_letter("index", event, f"invalid annotated article: {exc}")
+                continue
+            by_id[item.article.id] = event
+            documents.append(to_document(item))
+        sink = elasticsearch_sink()
+        for rejected in await sink.write(documents):
+            await dead_letter("index", by_id[rejected.id], f"elasticsearch rejected it ({rejected.status}): "
+                                                           f"{rejected.reason}")
+        written_since_cap += len(documents)
+        if settings.index_cap and written_since_cap >= max(1, settings.index_cap // 10):
+            written_since_cap = 0
+            try:
+                await enforce_cap(sink.es, settings.index_alias, settings.index_cap)
+            except Exception as exc:  # the cap is housekeeping; indexing goes on
+                log.warning("could not enforce the index cap: %r", exc)
+
+
+@app.on_before_shutdown.connect
+async def close_resources(app: faust.App, **kwargs: Any) -> None:
+    if _pool is not None:
+        await asyncio.to_thread(_pool.close)
+    if _poller is not None:
+        await _poller.fetcher.aclose()
+    if _sink is not None:
+        await _sink.es.close()
+
+
+def main() -> None:
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Worker processes that keep the spaCy models loaded, so NLP never blocks the Faust event loop.
+
+Spawned (not forked: the parent runs an event loop and Kafka client threads) and ignoring SIGINT, so that
+Ctrl-C reaches the Faust worker, which then shuts the pool down in order. Only small picklable values
+cross the process boundary: documents in, Annotation dicts out, never spaCy Docs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from streams.nlp.annotate import Annotator, Document
+from streams.records import Annotation
+
+_annotator: Annotator | None = None
+
+
+def _init_worker(model_specs: dict[str, str], preload: list[str]) -> None:
+    global _annotator
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _annotator = Annotator(model_specs)
+    from streams.nlp import models
+
+    for spec in preload:  # load at start-up, not on the first article
+        models.load(spec)
+
+
+def _annotate_in_worker(documents: list[Document]) -> list[dict[str, Any]]:
+    assert _annotator is not None, "pool worker was not initialised"
+    return [a.model_dump() for a in _annotator.annotate(documents)]
+
+
+class AnnotatorPool:
+    def __init__(self, model_specs: dict[str, str], workers: int, preload: list[str] | None = None) -> None:
+        self.workers = workers
+        self.executor = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker, initargs=(model_specs, preload or []))
+
+    async def annotate(self, documents: list[Document]) -> list[Annotation]:
+        """Split the batch across the workers and annotate the parts in parallel."""
+        if not documents:
+            return []
+        loop = asyncio.get_running_loop()
+        size = -(-len(documents) // self.workers)
+        parts = [documents[i:i + size] for i in range(0, len(documents), size)]
+        results = await asyncio.gather(
+            *(loop.run_in_executor(self.executor, _annotate_in_worker, part) for part in parts))
+        return [Annotation.model_validate(item) for part in results for item in part]
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)

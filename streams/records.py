@@ -1,0 +1,89 @@
+"""The contracts between stages. Each stage reads one of these from a topic and writes another.
+
+Plain pydantic models (no Faust import) so that the CLI, the connectors and worker processes share them.
+They travel as UTF-8 JSON; the JSON shapes of `Article` (`newsdesk parse-feed`) and `Annotation`
+(`newsdesk annotate`) are public and documented in the README.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EntityType = Literal["PER", "ORG", "LOC", "MISC"]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class Article(Record):
+    """One news item as the connector produces it to `articles.raw`."""
+
+    id: str = Field(description="Stable id: hash of the canonical URL, else of the GUID")
+    url: str | None = Field(None, description="Canonical URL (tracking parameters and fragment removed)")
+    link: str | None = Field(None, description="The link exactly as the feed gave it")
+    guid: str | None = None
+    title: str = ""
+    summary: str = ""
+    text: str = Field("", description="Plain text of the fullest content the feed carries")
+    authors: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    fetched_at: datetime
+    feed_url: str
+    feed_title: str = ""
+    feed_language: str | None = None
+    content_hash: str = Field(description="Hash of title+summary+text: changes when the article is edited")
+
+
+class Entity(Record):
+    key: str = Field(description="Stable key for aggregation and alerts, e.g. 'PER:vladimir putin'")
+    name: str = Field(description="Canonical (longest) surface form in the article")
+    type: EntityType
+    mentions: int
+    first_offset: int = Field(description="Character offset of the first mention in title + '\\n\\n' + text")
+
+
+class Topic(Record):
+    name: str = Field(description="IPTC Media Topics top-level subject label")
+    code: str = Field(description="IPTC Media Topics code, e.g. medtop:11000000")
+    score: float
+
+
+class Annotation(Record):
+    """What the annotation stage adds; `newsdesk annotate` prints one of these per input line."""
+
+    id: str
+    language: str = Field(description="ISO 639-1 code, or 'und' when undetermined")
+    language_score: float
+    entities: list[Entity] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list)
+    models: dict[str, str] = Field(default_factory=dict, description="Which model produced which part")
+
+
+class AnnotatedArticle(Record):
+    """An article with its annotation, as written to `articles.annotated` and indexed."""
+
+    article: Article
+    annotation: Annotation
+    annotated_at: datetime
+
+
+class DeadLetter(Record):
+    """A message a stage could not process, with the reason, so nothing accepted disappears silently."""
+
+    stage: str
+    error: str
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    payload: str = Field(description="The original message value (UTF-8, invalid bytes replaced)")
+    failed_at: datetime

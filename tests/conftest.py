@@ -1,0 +1,24 @@
+"""Shared paths and helpers for unit and integration tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "connectors" / "rss" / "samples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def seed_feed() -> bytes:
+    return (SAMPLES / "seed-article.rss.xml").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def seed_gold() -> dict:
+    """The seed article's expected annotation. The repo keeps a copy so tests do not depend on ../shared."""
+    return json.loads((FIXTURES / "seed-article.gold.json").read_text())

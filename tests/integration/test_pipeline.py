@@ -1,0 +1,108 @@
+"""End to end on real services: `newsdesk up` with its embedded noida-db, a real Faust worker, real sockets.
+
+The tests run in file order against one pipeline (starting one takes ~10 s); each says what it relies on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import psutil
+from kafka import KafkaProducer
+
+from streams.records import Article
+from tests.integration.conftest import Pipeline, free_port, wait_until
+
+SEED_QUERY = "cooperazione militare"
+
+
+def test_seed_article_is_searchable_within_30s(pipeline: Pipeline, feed_server: str) -> None:
+    started = time.monotonic()
+    pipeline.start()
+    pipeline.cli("feeds", "add", f"{feed_server}/seed-article.rss.xml")
+    hits = wait_until(lambda: pipeline.search(SEED_QUERY), 30, f"search {SEED_QUERY!r} to find the seed article")
+    elapsed = time.monotonic() - started
+    assert len(hits) == 1, hits
+    [hit] = hits
+    assert hit["language"] == "it"
+    assert hit["url"] == "https://news.example.it/mondo/2022/12/30/putin-xi-jinping-colloquio-cooperazione-militare"
+    assert "Vladimir Putin" in hit["persons"] and "Pechino" in hit["locations"]
+    print(f"seed article searchable {elapsed:.1f}s after `newsdesk up` started")
+
+
+def test_english_article_has_person_and_place(pipeline: Pipeline, feed_server: str) -> None:
+    pipeline.cli("feeds", "add", f"{feed_server}/english-sample.rss.xml")
+    [hit] = wait_until(lambda: pipeline.search("harbour Lisbon"), 30, "the English sample article")
+    assert hit["language"] == "en"
+    assert hit["persons"] and hit["locations"], hit
+    assert "Lisbon" in hit["locations"]
+    # the same through the CLI's entity filter, case- and accent-insensitively
+    assert len(pipeline.search("harbour", "--entity", "javier ORTEGA", "--lang", "en")) == 1
+    assert pipeline.search("harbour", "--lang", "it") == []
+
+
+def test_bad_feeds_are_logged_and_the_others_go_on(pipeline: Pipeline, feed_server: str) -> None:
+    refused = f"http://127.0.0.1:{free_port()}/feed.xml"  # nothing listens there
+    missing = f"{feed_server}/status/404"
+    html = f"{feed_server}/not-a-feed.html"
+    salvage = f"{feed_server}/malformed-salvageable.xml"
+    pipeline.cli("feeds", "add", refused, missing, html, salvage)
+    wait_until(lambda: pipeline.search("survives"), 30, "the salvaged entries of the malformed feed")
+    assert len(pipeline.search("survives")) == 2
+
+    def feeds() -> dict[str, dict]:
+        return {f["url"]: f for f in map(json.loads, pipeline.cli("feeds", "list", "--json").stdout.splitlines())}
+
+    wait_until(lambda: all(feeds()[u]["last_error"] for u in (refused, missing, html)), 30, "errors recorded")
+    state = feeds()
+    assert "ConnectError" in state[refused]["last_error"]
+    assert state[missing]["last_error"] == "HTTP 404"
+    assert "not a feed" in state[html]["last_error"]
+    log = pipeline.log()
+    for url in (refused, missing, html):
+        assert f"feed {url}:" in log  # the log names the feed and the reason
+    assert pipeline.process is not None and pipeline.process.poll() is None  # nothing crashed
+
+
+def test_restart_and_duplicate_feed_keep_one_document(pipeline: Pipeline, feed_server: str) -> None:
+    seed = f"{feed_server}/seed-article.rss.xml"
+    assert "already present" in pipeline.cli("feeds", "add", seed).stdout
+    copy = f"{seed}?copy=2"  # a second feed URL serving the same article
+    pipeline.cli("feeds", "add", copy)
+    code, children = pipeline.stop()
+    assert code == 0
+    assert children and not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    pipeline.start("--samples")  # --samples serves the seed a third time, from the bundled copy
+    pipeline.wait_ready()
+
+    def polled_since_restart() -> bool:
+        feeds = [json.loads(line) for line in pipeline.cli("feeds", "list", "--json").stdout.splitlines()]
+        sample = f"http://127.0.0.1:{pipeline.samples_port}/seed-article.rss.xml"
+        by_url = {f["url"]: f for f in feeds}
+        return bool(by_url.get(copy, {}).get("last_success_at") and by_url.get(sample, {}).get("last_success_at"))
+
+    wait_until(polled_since_restart, 30, "the duplicate feeds to be polled")
+    time.sleep(5)  # time for a wrongly produced duplicate to travel through the pipeline
+    assert len(pipeline.search(SEED_QUERY)) == 1
+    assert pipeline.count(match={"title": "Putin Xi Jinping"}) == 1
+
+
+def test_sigterm_loses_no_accepted_article(pipeline: Pipeline) -> None:
+    now = datetime.now(UTC)
+    articles = [Article(id=f"sigterm-{i:03d}", title=f"Stop test article {i}", text=f"Body number {i} about Rome.",
+                        fetched_at=now, feed_url="test://sigterm", content_hash=str(i)) for i in range(40)]
+    producer = KafkaProducer(bootstrap_servers=f"127.0.0.1:{pipeline.kafka_port}", acks="all")
+    for article in articles:
+        producer.send("articles.raw", key=article.id.encode(), value=article.to_bytes())
+    producer.flush()
+    producer.close()
+    code, children = pipeline.stop()  # right away: most articles are still in flight
+    assert code == 0
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    pipeline.start()
+    ids = [a.id for a in articles]
+    wait_until(lambda: pipeline.count(ids={"values": ids}) == len(ids), 60, "all accepted articles indexed")
+    code, _ = pipeline.stop()
+    assert code == 0
