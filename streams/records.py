@@ -41,6 +41,8 @@ class Article(Record):
     feed_title: str = ""
     feed_language: str | None = None
     content_hash: str = Field(description="Hash of title+summary+text: changes when the article is edited")
+    version: int = Field(0, description="Grows with each edit the connector sees (ms since epoch of the fetch "
+                                        "that saw this content); the index keeps the highest version")
 
 
 class Entity(Record):

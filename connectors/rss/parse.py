@@ -123,6 +123,7 @@ def normalise_entry(entry: Any, *, feed_url: str, feed_title: str, feed_language
         feed_title=feed_title,
         feed_language=feed_language,
         content_hash=content_hash,
+        version=int(fetched_at.timestamp() * 1000),
     )
 
 

