@@ -9,13 +9,16 @@ import sys
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from newsdesk.settings import Settings, load
+
+if TYPE_CHECKING:
+    from connectors.rss.registry import FeedRegistry
 
 app = typer.Typer(help="newsdesk: RSS/Atom feeds in, annotated, searchable articles out (Kafka, Faust, "
                        "Elasticsearch).", no_args_is_help=True, add_completion=False)
@@ -41,89 +44,258 @@ def up(samples: Annotated[bool, typer.Option(help="Serve the bundled sample feed
     raise typer.Exit(service.run(_settings(), with_samples=samples))
 
 
+@app.command()
+def api() -> None:
+    """Serve the search API (GET /search, /articles/{id}, /health) on NEWSDESK_API_HOST:NEWSDESK_API_PORT."""
+    from newsdesk.api import serve
+
+    serve(_settings())
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def worker(ctx: typer.Context) -> None:
     """Run one Faust worker against already running services (scale out by starting more)."""
-    sys.argv = ["newsdesk-worker", "worker", *ctx.args]
+    from newsdesk.service import web_args
+
+    sys.argv = ["newsdesk-worker", "worker", *web_args(load()), *ctx.args]
     from streams.app import main
 
     main()
 
 
-@feeds_app.command("add")
-def feeds_add(urls: Annotated[list[str], typer.Argument(help="Feed URLs (http or https)")]) -> None:
-    """Add feeds; a running `newsdesk up` polls them within a minute."""
+def _registry(settings: Settings | None = None) -> FeedRegistry:
     from connectors.rss.registry import FeedRegistry
 
+    return FeedRegistry((settings or _settings()).registry_path)
+
+
+def _check_urls(urls: list[str]) -> None:
     bad = [u for u in urls if not u.startswith(("http://", "https://"))]
     if bad:
         err.print(f"[red]not an http(s) URL:[/red] {', '.join(bad)}")
         raise typer.Exit(2)
-    added = FeedRegistry(_settings().registry_path).add(urls)
-    for url in urls:
-        print(f"{'added' if url in added else 'already present'}: {url}")
+
+
+@feeds_app.command("add")
+def feeds_add(
+    urls: Annotated[list[str], typer.Argument(help="Feed URLs (http or https)")],
+    interval: Annotated[float | None, typer.Option("--interval", min=0, help="Poll every S seconds, not "
+                                                   "adaptively (within NEWSDESK_POLL_MIN/MAX_INTERVAL_S); "
+                                                   "0: adaptive")] = None,
+    language: Annotated[str | None, typer.Option("--language", help="Language hint for the feed's articles "
+                                                 "(ISO 639-1, e.g. it); overrides what the feed declares")] = None,
+    full_text: Annotated[bool | None, typer.Option("--full-text/--no-full-text", help="Fetch the article page "
+                                                   "when an item carries only a summary")] = None,
+    tags: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeat for several)")] = None,
+) -> None:
+    """Add feeds; a running `newsdesk up` polls them within NEWSDESK_REGISTRY_REFRESH_S. For a feed already
+    present, the options given replace its settings."""
+    _check_urls(urls)
+    registry = _registry()
+    language = language.strip().lower() if language else None
+    added = registry.add(urls, interval_s=interval or None, language=language, full_text=bool(full_text),
+                         tags=tags or ())
+    changes: dict[str, object] = {}
+    if interval is not None:
+        changes["interval_s"] = interval or None
+    if language:
+        changes["language"] = language
+    if full_text is not None:
+        changes["full_text"] = full_text
+    if tags:
+        changes["tags"] = tags
+    for url in dict.fromkeys(u.strip() for u in urls):
+        if url in added:
+            print(f"added: {url}")
+        elif changes:
+            registry.configure(url, **changes)
+            print(f"already present (settings updated): {url}")
+        else:
+            print(f"already present: {url}")
 
 
 @feeds_app.command("remove")
-def feeds_remove(url: str) -> None:
-    """Remove a feed (articles already indexed stay)."""
-    from connectors.rss.registry import FeedRegistry
-
-    if not FeedRegistry(_settings().registry_path).remove(url):
+def feeds_remove(urls: Annotated[list[str], typer.Argument(help="Feed URLs")]) -> None:
+    """Remove feeds (articles already indexed stay)."""
+    registry = _registry()
+    missing = [url for url in urls if not registry.remove(url)]
+    for url in missing:
         err.print(f"no such feed: {url}")
+    if missing:
         raise typer.Exit(1)
+
+
+@feeds_app.command("enable")
+def feeds_enable(urls: Annotated[list[str], typer.Argument(help="Feed URLs")]) -> None:
+    """Enable feeds (also those disabled after failures: the failure count starts again); polled at once."""
+    registry = _registry()
+    missing = [url for url in urls if not registry.enable(url)]
+    for url in missing:
+        err.print(f"no such feed: {url}")
+    if missing:
+        raise typer.Exit(1)
+
+
+@feeds_app.command("disable")
+def feeds_disable(
+    urls: Annotated[list[str], typer.Argument(help="Feed URLs")],
+    reason: Annotated[str, typer.Option(help="Shown in `feeds list`")] = "disabled by the operator",
+) -> None:
+    """Stop polling feeds without forgetting them (their settings and dedup memory stay)."""
+    registry = _registry()
+    missing = [url for url in urls if not registry.disable(url, reason)]
+    for url in missing:
+        err.print(f"no such feed: {url}")
+    if missing:
+        raise typer.Exit(1)
+
+
+def _ago(timestamp: float | None, now: float) -> str:
+    if not timestamp:
+        return ""
+    seconds = timestamp - now
+    magnitude = abs(seconds)
+    text = (f"{magnitude:.0f}s" if magnitude < 120 else f"{magnitude / 60:.0f}m" if magnitude < 7200
+            else f"{magnitude / 3600:.0f}h" if magnitude < 172800 else f"{magnitude / 86400:.0f}d")
+    return f"in {text}" if seconds > 0 else f"{text} ago"
 
 
 @feeds_app.command("list")
 def feeds_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False) -> None:
-    """List the feeds with their health: last success, last error, consecutive failures, items seen."""
+    """List the feeds with their settings and health: state (disabled, and why), last success, last error,
+    consecutive failures, items seen, current interval and next poll."""
+    import time
     from dataclasses import asdict
 
-    from connectors.rss.registry import FeedRegistry
-
-    feeds = FeedRegistry(_settings().registry_path).list()
+    feeds = _registry().list()
     if as_json:
         for feed in feeds:
-            print(json.dumps(asdict(feed)))
+            print(json.dumps({**asdict(feed), "state": "enabled" if feed.enabled else "disabled"}, ensure_ascii=False))
         return
-    table = Table("feed", "enabled", "items", "failures", "last error")
+    now = time.time()
+    table = Table(title=f"{len(feeds)} feeds")
+    table.add_column("feed", overflow="fold")  # URLs whole (wrapped), never cut with "…"
+    table.add_column("state", overflow="fold")
+    for column in ("every", "next poll", "items", "fails", "last ok"):
+        table.add_column(column)
+    table.add_column("last error", overflow="fold")
     for feed in feeds:
-        table.add_row(feed.url, "yes" if feed.enabled else "no", str(feed.items_seen),
-                      str(feed.consecutive_failures), feed.last_error or "")
+        name = f"{feed.title}\n{feed.url}" if feed.title else feed.url
+        settings = [f"lang {feed.language}"] if feed.language else []
+        settings += ["full text"] if feed.full_text else []
+        settings += [f"#{t}" for t in feed.tags]
+        if settings:
+            name += "\n" + " ".join(settings)
+        state = "enabled" if feed.enabled else f"[red]disabled[/red]: {feed.disabled_reason or ''}"
+        interval = feed.interval_s or feed.adaptive_interval_s
+        every = (f"{interval:.0f}s" + ("" if feed.interval_s else " (adaptive)")) if interval else ""
+        next_poll = (_ago(feed.next_poll_at, now) or "now") if feed.enabled else ""
+        if next_poll and feed.schedule_reason and feed.schedule_reason not in ("adaptive", "override"):
+            next_poll += f" ({feed.schedule_reason})"
+        table.add_row(name, state, every, next_poll, str(feed.items_seen), str(feed.consecutive_failures),
+                      _ago(feed.last_success_at, now), feed.last_error or "")
     Console().print(table)
+
+
+@feeds_app.command("import")
+def feeds_import(path: Annotated[Path, typer.Argument(help="An OPML file (e.g. another reader's export)")]) -> None:
+    """Add the feeds of an OPML file with their settings (folders become tags); feeds already present stay as
+    they are."""
+    from connectors.rss.opml import OpmlError, parse_opml
+
+    try:
+        feeds, skipped = parse_opml(path.read_bytes())
+    except OSError as exc:
+        err.print(f"[red]{path}: {exc.strerror}[/red]")
+        raise typer.Exit(1) from exc
+    except OpmlError as exc:
+        err.print(f"[red]{path}: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    for reason in skipped:
+        err.print(f"skipped {reason}")
+    registry = _registry()
+    added = 0
+    for feed in feeds:
+        added += len(registry.add([feed.url], title=feed.title, interval_s=feed.interval_s, language=feed.language,
+                                  full_text=feed.full_text, tags=feed.tags, enabled=feed.enabled))
+    print(f"{added} feeds added, {len(feeds) - added} already present, {len(skipped)} outlines skipped")
+
+
+@feeds_app.command("export")
+def feeds_export() -> None:
+    """Print the feed list as OPML 2.0 (with each feed's settings; `feeds import` reads it back)."""
+    from connectors.rss.opml import export_opml
+
+    sys.stdout.buffer.write(export_opml(_registry().list()))
+    sys.stdout.flush()
 
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="Words to find in title, summary and text")],
+    query: Annotated[str, typer.Argument(help="Words to find in title, summary and text ('' for everything)")],
     lang: Annotated[str | None, typer.Option("--lang", help="Only articles in this language (it, en, ...)")] = None,
     entity: Annotated[str | None, typer.Option("--entity", help="Only articles naming this entity")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", help="Only articles with this IPTC topic")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Only this site, feed title or feed URL")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Published at or after (ISO date or now-7d)")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Published at or before")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="date (newest first) or relevance")] = "date",
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 10,
+    after: Annotated[str | None, typer.Option("--after", help="Page cursor printed by the previous page")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document per line")] = False,
 ) -> None:
-    """Search the indexed articles, newest first."""
+    """Search the indexed articles, newest first (or by relevance), with filters, highlights and paging."""
     from connectors.elasticsearch.search import SearchRequest
     from connectors.elasticsearch.search import search as run_search
     from newsdesk.bootstrap import elasticsearch_client
 
+    if sort not in ("date", "relevance"):
+        err.print("--sort is 'date' or 'relevance'")
+        raise typer.Exit(2)
     settings = _settings()
+    request = SearchRequest(query=query, language=lang, entity=entity, topic=topic, source=source, since=since,
+                            until=until, sort=sort, limit=limit, after=after)  # type: ignore[arg-type]
     with elasticsearch_client(settings) as es:
         try:
-            total, hits = run_search(es, settings.index_alias,
-                                     SearchRequest(query=query, language=lang, entity=entity, limit=limit))
+            page = run_search(es, settings.index_alias, request)
         except Exception as exc:
             err.print(f"[red]search failed[/red] ({settings.es_url}): {exc}")
             raise typer.Exit(1) from exc
     if as_json:
-        for hit in hits:
+        for hit in page.hits:
             print(json.dumps(hit, ensure_ascii=False))
-        return
-    table = Table("date", "lang", "title", "source", "top entities", title=f"{total} articles")
-    for hit in hits:
-        names = [e["name"] for e in sorted(hit.get("entities", []), key=lambda e: -e["mentions"])[:4]]
-        table.add_row((hit.get("published_at") or hit.get("fetched_at") or "")[:16], hit.get("language", ""),
-                      hit.get("title", ""), hit.get("feed_title") or hit.get("site") or "", ", ".join(names))
-    Console().print(table)
+    else:
+        table = Table("date", "lang", "title", "source", "top entities", title=f"{page.total} articles")
+        for hit in page.hits:
+            names = [e["name"] for e in sorted(hit.get("entities", []), key=lambda e: -e["mentions"])[:4]]
+            title = hit.get("title", "") + "".join(f"\n  … {h}" for h in hit.get("highlight", [])[:1])
+            table.add_row((hit.get("published_at") or hit.get("fetched_at") or "")[:16], hit.get("language", ""),
+                          title, hit.get("feed_title") or hit.get("site") or "", ", ".join(names))
+        Console().print(table)
+    if page.next_cursor:
+        err.print(f"next page: --after {page.next_cursor}")
+
+
+@app.command()
+def reindex(since: Annotated[str | None, typer.Option("--since", help="Replay from this ISO timestamp "
+                                                                      "(default: the beginning of the topic)")] = None
+            ) -> None:
+    """Rebuild the index from the articles.annotated topic, without duplicates, while the live stream goes on."""
+    from datetime import datetime
+
+    from rich.progress import Progress
+
+    from newsdesk.reindex import reindex as run_reindex
+
+    settings = _settings()
+    start = datetime.fromisoformat(since) if since else None
+    with Progress(console=err) as bar:
+        task = bar.add_task("reindexing", total=None)
+        result = asyncio.run(run_reindex(settings, start,
+                                         progress=lambda done, total: bar.update(task, completed=done, total=total)))
+    print(json.dumps({"written": result.written, "stale": result.stale, "rejected": len(result.rejected)}))
+    for rejected in result.rejected:
+        err.print(f"rejected {rejected.id}: {rejected.reason}")
 
 
 def _batches(lines: Iterator[str], size: int) -> Iterator[list[tuple[int, str]]]:
@@ -169,8 +341,7 @@ def parse_feed_command(source: Annotated[str, typer.Argument(help="A feed file p
     headers: dict[str, str] | None = None
     if source.startswith(("http://", "https://")):
         async def fetch() -> tuple[bytes, dict[str, str] | None, str | None]:
-            fetcher = FeedFetcher(user_agent=settings.user_agent, timeout_s=settings.fetch_timeout_s,
-                                  max_bytes=settings.fetch_max_bytes)
+            fetcher = FeedFetcher(**settings.fetcher_options)
             try:
                 result = await fetcher.fetch(source)
             finally:

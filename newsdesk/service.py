@@ -24,10 +24,20 @@ log = logging.getLogger(__name__)
 WORKER_STOP_TIMEOUT_S = 90.0
 
 
+def web_args(settings: Settings) -> list[str]:
+    """Faust's `worker` command starts its web server unless told not to, whatever the app's config says."""
+    return ["--with-web", "--web-port", str(settings.web_port)] if settings.web_enabled else ["--without-web"]
+
+
 def worker_child(settings: Settings) -> Child:
-    argv = [sys.executable, "-m", "streams.app", "worker", "--loglevel", settings.log_level]
+    argv = [sys.executable, "-m", "streams.app", "worker", "--loglevel", settings.log_level, *web_args(settings)]
     env = {**os.environ, "NEWSDESK_DATA_DIR": str(settings.data_dir)}
     return Child("faust-worker", argv, env=env)
+
+
+def api_child(settings: Settings) -> Child:
+    return Child("search-api", [sys.executable, "-m", "newsdesk.cli", "api"],
+                 env={**os.environ, "NEWSDESK_DATA_DIR": str(settings.data_dir)})
 
 
 def run(settings: Settings, *, with_samples: bool) -> int:
@@ -43,6 +53,7 @@ def run(settings: Settings, *, with_samples: bool) -> int:
     noida = noida_child(settings) if settings.embedded else None
     samples = SampleServer(settings) if with_samples else None
     worker: Child | None = None
+    api = api_child(settings) if settings.api_port else None
     try:
         if noida:
             noida.start()
@@ -51,6 +62,8 @@ def run(settings: Settings, *, with_samples: bool) -> int:
         bootstrap.prepare(settings)
         if samples:
             samples.start()
+        if api:
+            api.start()
         backoff = 1.0
         while not stop.is_set():
             worker = worker_child(settings)
@@ -68,6 +81,8 @@ def run(settings: Settings, *, with_samples: bool) -> int:
     finally:
         if worker:
             worker.stop(WORKER_STOP_TIMEOUT_S)
+        if api:
+            api.stop(10)
         if samples:
             samples.stop()
         if noida:

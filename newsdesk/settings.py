@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_dir
 from pydantic import Field
@@ -44,14 +45,35 @@ class Settings(BaseSettings):
     sink_batch_size: int = 200
     sink_batch_within_s: float = 1.0
     sink_max_backoff_s: float = 30.0
+    # Rollover of the write alias to a new index (checked by the indexer every `index_rollover_check_s`).
+    index_rollover_max_age: str = "30d"
+    index_rollover_max_docs: int = 5_000_000
+    index_rollover_max_primary_shard_size: str = "25gb"
+    index_rollover_check_s: float = 600.0
+    api_port: int = 8077  # `newsdesk up` serves the search API here (0: off)
+    api_host: str = "127.0.0.1"
 
     # Feed polling.
-    poll_interval_s: float = 300.0
+    poll_interval_s: float = 300.0  # a new feed's starting interval; then adaptive within the bounds below
+    poll_min_interval_s: float = 60.0  # never poll one feed more often (tests lower it)
+    poll_max_interval_s: float = 86400.0  # never wait longer (also caps max-age, <ttl>, Retry-After, backoff)
+    poll_jitter: float = 0.1  # +-10% on each delay, so feeds added together spread out
+    poll_concurrency: int = 16  # feeds fetched at once by one worker
+    feed_disable_after_failures: int = 10  # consecutive failures that disable a feed (0: never)
+    dedup_ttl_hours: float = 30 * 24  # forget an article id no feed has shown for this long
+    full_text_min_chars: int = 500  # with full text on, fetch the page when the feed's text is shorter
     registry_refresh_s: float = 10.0
     fetch_timeout_s: float = 20.0
     fetch_max_bytes: int = 10 * 1024 * 1024
     samples_port: int = 18089  # `newsdesk up --samples` serves the bundled sample feeds here
     user_agent: str = "newsdesk/0.1 (+https://github.com/newsdesk/newsdesk)"
+    # Fetch safety and politeness (README "Security"). Feeds on private/loopback addresses are refused unless
+    # NEWSDESK_ALLOW_PRIVATE_ADDRESSES=1, or their exact "host:port" is in NEWSDESK_FETCH_ALLOWED_HOSTS (JSON list).
+    allow_private_addresses: bool = False
+    fetch_allowed_hosts: list[str] = Field(default_factory=list)
+    fetch_max_redirects: int = 5
+    fetch_max_per_host: int = 2  # requests in flight to one host
+    contact: str | None = None  # e-mail or URL appended to the User-Agent: "(+...; contact: ops@example.org)"
 
     # NLP.
     nlp_workers: int = Field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
@@ -96,6 +118,23 @@ class Settings(BaseSettings):
     @property
     def retention_hours(self) -> float:
         return self.embedded_topic_retention_hours if self.embedded else self.topic_retention_hours
+
+    @property
+    def rollover_conditions(self) -> dict[str, str | int]:
+        return {"max_age": self.index_rollover_max_age, "max_docs": self.index_rollover_max_docs,
+                "max_primary_shard_size": self.index_rollover_max_primary_shard_size}
+
+    @property
+    def fetcher_options(self) -> dict[str, Any]:
+        """Keyword arguments for connectors.rss.fetch.FeedFetcher. The `--samples` server's exact address is
+        always allowed: it is newsdesk's own loopback server (NEWSDESK_SAMPLES_PORT=0 removes the exception)."""
+        allowed = [*self.fetch_allowed_hosts]
+        if self.samples_port:
+            allowed.append(f"127.0.0.1:{self.samples_port}")
+        return {"user_agent": self.user_agent, "contact": self.contact, "timeout_s": self.fetch_timeout_s,
+                "max_bytes": self.fetch_max_bytes, "max_redirects": self.fetch_max_redirects,
+                "max_per_host": self.fetch_max_per_host, "allow_private_addresses": self.allow_private_addresses,
+                "allowed_hosts": allowed}
 
     @property
     def index_cap(self) -> int | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -20,11 +21,12 @@ from elasticsearch import AsyncElasticsearch
 from pydantic import ValidationError
 
 from connectors.elasticsearch.document import to_document
-from connectors.elasticsearch.index import enforce_cap
+from connectors.elasticsearch.index import enforce_cap, rollover
 from connectors.elasticsearch.sink import ElasticsearchSink
 from connectors.rss.fetch import FeedFetcher
 from connectors.rss.poller import FeedPoller
-from connectors.rss.registry import FeedRegistry
+from connectors.rss.registry import FeedRegistry, feed_partition
+from connectors.rss.schedule import SchedulePolicy
 from newsdesk.settings import load
 from streams import idle_fetch
 from streams.nlp.annotate import Document
@@ -84,15 +86,44 @@ async def produce_article(article: Article) -> None:
     await (await raw_topic.send(key=article.id.encode(), value=article.to_bytes()))
 
 
-@app.timer(settings.registry_refresh_s, on_leader=True)
+def owned_partitions() -> tuple[set[int], int] | None:
+    """This worker's share of the feeds: its assigned partitions of articles.raw and the topic's partition
+    count; None while a rebalance is in progress (ownership is moving: poll nothing new until it settles)."""
+    if app.rebalancing:
+        return None
+    mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == settings.topic_raw}
+    try:
+        count = app.consumer.topic_partitions(settings.topic_raw) or settings.topic_partitions
+    except Exception:  # the consumer has no metadata yet
+        count = settings.topic_partitions
+    return mine, count
+
+
+_owned_logged: tuple[frozenset[int], int] | None = None
+
+
+@app.timer(settings.registry_refresh_s)  # on every worker: each polls the feeds of its own partitions
 async def poll_feeds() -> None:
-    global _poller
+    global _poller, _owned_logged
     if _poller is None:
-        fetcher = FeedFetcher(user_agent=settings.user_agent, timeout_s=settings.fetch_timeout_s,
-                              max_bytes=settings.fetch_max_bytes)
-        _poller = FeedPoller(FeedRegistry(settings.registry_path), fetcher, produce_article,
-                             interval_s=settings.poll_interval_s, seen_ttl_s=settings.retention_hours * 3600)
-    await _poller.run_once()
+        fetcher = FeedFetcher(**settings.fetcher_options)  # address guard, limits, User-Agent with contact
+        policy = SchedulePolicy(start_interval_s=settings.poll_interval_s, min_interval_s=settings.poll_min_interval_s,
+                                max_interval_s=settings.poll_max_interval_s, jitter=settings.poll_jitter)
+        _poller = FeedPoller(FeedRegistry(settings.registry_path), fetcher, produce_article, policy=policy,
+                             concurrency=settings.poll_concurrency, dedup_ttl_s=settings.dedup_ttl_hours * 3600,
+                             disable_after_failures=settings.feed_disable_after_failures,
+                             lease_s=max(300.0, settings.fetch_timeout_s * 10),
+                             full_text_min_chars=settings.full_text_min_chars)
+    owned = owned_partitions()
+    if owned is None:
+        return
+    mine, count = owned
+    if (frozenset(mine), count) != _owned_logged:
+        _owned_logged = (frozenset(mine), count)
+        log.info("feed poller (pid %d): polling the feeds of partitions %s of %d of %s", os.getpid(), sorted(mine),
+                 count, settings.topic_raw)
+    if mine:
+        _poller.start_due(owns=lambda url: feed_partition(url, count) in mine)
 
 
 # -- articles.raw -> articles.annotated ------------------------------------------------------------------
@@ -161,6 +192,7 @@ def elasticsearch_sink() -> ElasticsearchSink:
 
 @app.agent(annotated_topic)
 async def index(stream: faust.StreamT) -> None:
+    """Index batches; the batch's offsets are committed only after Elasticsearch acknowledged it."""
     written_since_cap = 0
     async for events in stream.take_events(settings.sink_batch_size, within=settings.sink_batch_within_s):
         by_id: dict[str, faust.EventT] = {}
@@ -174,9 +206,12 @@ async def index(stream: faust.StreamT) -> None:
             by_id[item.article.id] = event
             documents.append(to_document(item))
         sink = elasticsearch_sink()
-        for rejected in await sink.write(documents):
-            await dead_letter("index", by_id[rejected.id], f"elasticsearch rejected it ({rejected.status}): "
-                                                           f"{rejected.reason}")
+        result = await sink.write(documents)
+        for rejected in result.rejected:
+            await dead_letter("index", by_id[rejected.id],
+                              f"elasticsearch rejected it ({rejected.status}): {rejected.reason}")
+        if result.stale:
+            log.info("index: %d written, %d older than the indexed version (skipped)", result.written, result.stale)
         written_since_cap += len(documents)
         if settings.index_cap and written_since_cap >= max(1, settings.index_cap // 10):
             written_since_cap = 0
@@ -186,12 +221,20 @@ async def index(stream: faust.StreamT) -> None:
                 log.warning("could not enforce the index cap: %r", exc)
 
 
+@app.timer(settings.index_rollover_check_s, on_leader=True)
+async def roll_index_over() -> None:
+    try:
+        await rollover(elasticsearch_sink().es, settings.index_alias, settings.rollover_conditions)
+    except Exception as exc:  # housekeeping: retried at the next tick
+        log.warning("rollover check failed: %r", exc)
+
+
 @app.on_before_shutdown.connect
 async def close_resources(app: faust.App, **kwargs: Any) -> None:
     if _pool is not None:
         await asyncio.to_thread(_pool.close)
     if _poller is not None:
-        await _poller.fetcher.aclose()
+        await _poller.aclose()  # in-flight polls finish (or are handed back), then the fetcher closes
     if _sink is not None:
         await _sink.es.close()
 

@@ -22,6 +22,22 @@ class Record(BaseModel):
         return self.model_dump_json().encode()
 
 
+class Enclosure(Record):
+    """A media file attached to an article (RSS <enclosure>, Atom rel="enclosure", media:content, JSON Feed
+    attachment)."""
+
+    url: str
+    type: str | None = Field(None, description="MIME type as the feed declares it")
+    length: int | None = Field(None, description="Size in bytes as the feed declares it")
+
+
+# Which text `Article.text` holds: the entry's full content, its summary, nothing but a title, or the text
+# extracted from the article page (connectors/rss/fulltext.py). A plain string so a value added later never
+# makes an older consumer reject the message.
+TEXT_SOURCES = ("content", "summary", "title", "fulltext")
+DateStatus = Literal["ok", "missing", "future"]
+
+
 class Article(Record):
     """One news item as the connector produces it to `articles.raw`."""
 
@@ -43,6 +59,12 @@ class Article(Record):
     content_hash: str = Field(description="Hash of title+summary+text: changes when the article is edited")
     version: int = Field(0, description="Grows with each edit the connector sees (ms since epoch of the fetch "
                                         "that saw this content); the index keeps the highest version")
+    content_html: str = Field("", description="The fullest content the feed carries as sanitised HTML (allow-list, "
+                                              "relative URLs resolved); plain-text content becomes <p> paragraphs")
+    enclosures: list[Enclosure] = Field(default_factory=list)
+    text_source: str = Field("content", description="Where `text` came from: " + " | ".join(TEXT_SOURCES))
+    date_status: DateStatus = Field("ok", description="'missing': the feed gave no date (published_at is None); "
+                                                      "'future': the date was ahead of fetched_at, clamped to it")
 
 
 class Entity(Record):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from connectors.elasticsearch.index import analysed_languages
 from streams.records import AnnotatedArticle
 
 _BY_TYPE = {"PER": "persons", "ORG": "organisations", "LOC": "locations", "MISC": "misc"}
@@ -23,6 +24,8 @@ def to_document(item: AnnotatedArticle, indexed_at: datetime | None = None) -> d
     doc: dict[str, Any] = article.model_dump(mode="json")
     doc["site"] = urlsplit(article.url or article.feed_url).hostname
     doc["language"] = annotation.language
+    if annotation.language in analysed_languages():  # analysed a second time with the language's own analyzer
+        doc["i18n"] = {annotation.language: {"title": article.title, "summary": article.summary, "text": article.text}}
     doc["language_score"] = annotation.language_score
     doc["entities"] = [{**e.model_dump(), "name_folded": fold(e.name)} for e in annotation.entities]
     doc["entity_keys"] = [e.key for e in annotation.entities]

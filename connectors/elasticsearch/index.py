@@ -1,9 +1,18 @@
-"""Index template, first index and the `articles` alias; and the cap that keeps an embedded index small."""
+"""Index layout: time-based indices `<alias>-NNNNNN` behind a write alias (rolled over) and a read alias.
+
+    articles-000001  ┐
+    articles-000002  ├─ read alias `articles` (search, Kibana)
+    articles-000003  ┘  ◄─ write alias `articles-write` (new documents)
+
+The template (deploy/elasticsearch/articles.template.json) is the single source of the mapping; the languages
+with their own analyzer are read from it (`i18n.<code>`), so adding a language is a change to that file only.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -12,19 +21,59 @@ from elasticsearch import AsyncElasticsearch, Elasticsearch
 log = logging.getLogger(__name__)
 
 
-def template() -> dict[str, Any]:
-    text = resources.files("connectors.elasticsearch").joinpath("articles.template.json").read_text("utf-8")
-    return json.loads(text)
+@cache
+def _template_text() -> str:
+    return resources.files("connectors.elasticsearch").joinpath("articles.template.json").read_text("utf-8")
+
+
+def template(alias: str = "articles") -> dict[str, Any]:
+    body = json.loads(_template_text())
+    body["index_patterns"] = [f"{alias}-0*"]
+    body["template"]["aliases"] = {alias: {}}
+    return body
+
+
+def mapping_properties() -> dict[str, Any]:
+    return template()["template"]["mappings"]["properties"]
+
+
+@cache
+def analysed_languages() -> frozenset[str]:
+    """Language codes that have their own analyzer in the mapping (`i18n.<code>`)."""
+    return frozenset(mapping_properties()["i18n"]["properties"])
+
+
+def write_alias(alias: str) -> str:
+    return f"{alias}-write"
 
 
 def ensure_index(es: Elasticsearch, alias: str) -> None:
-    """Idempotent: install the template, and create `<alias>-000001` as write index if the alias is missing."""
-    body = template()
-    body["index_patterns"] = [f"{alias}-*"]
+    """Idempotent: install the template, create the first index with both aliases, add new mapping fields."""
+    body = template(alias)
     es.indices.put_index_template(name=alias, body=body)
-    if not es.indices.exists_alias(name=alias):
-        es.indices.create(index=f"{alias}-000001", aliases={alias: {"is_write_index": True}})
-        log.info("created index %s-000001 behind alias %s", alias, alias)
+    writer = write_alias(alias)
+    if not es.indices.exists_alias(name=writer):
+        first = f"{alias}-000001"
+        if es.indices.exists(index=first):
+            es.indices.update_aliases(actions=[{"add": {"index": first, "alias": writer, "is_write_index": True}},
+                                               {"add": {"index": first, "alias": alias}}])
+        else:
+            es.indices.create(index=first, aliases={alias: {}, writer: {"is_write_index": True}})
+        log.info("index %s behind aliases %s (read) and %s (write)", first, alias, writer)
+    # Fields added to the template since an index was created are added to it too (additive changes only).
+    try:
+        es.indices.put_mapping(index=alias, properties=body["template"]["mappings"]["properties"])
+    except Exception as exc:  # an incompatible change needs a new index (rollover) or `newsdesk reindex`
+        log.warning("could not update the mapping of %s in place: %s", alias, exc)
+
+
+async def rollover(es: AsyncElasticsearch, alias: str, conditions: dict[str, Any]) -> str | None:
+    """Roll the write alias over to a new index when a condition is met; returns the new index name."""
+    response = await es.indices.rollover(alias=write_alias(alias), conditions=conditions)
+    if response.get("rolled_over"):
+        log.info("rolled %s over to %s", write_alias(alias), response["new_index"])
+        return str(response["new_index"])
+    return None
 
 
 async def enforce_cap(es: AsyncElasticsearch, alias: str, cap: int) -> int:

@@ -1,26 +1,69 @@
-"""Search queries over the `articles` alias: query building is pure, running it is one call."""
+"""Search over the read alias: query building is pure; running it is one call. Used by the CLI and the HTTP API.
+
+A query is matched against the shared fields (every language) and against each language's own analysed
+fields (`i18n.<code>.*`), so "cooperazioni militari" finds "cooperazione militare" through Italian stemming
+whatever language the user meant. Paging uses search_after with an opaque cursor.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from elasticsearch import Elasticsearch
+from elasticsearch import AsyncElasticsearch, Elasticsearch
 
 from connectors.elasticsearch.document import fold
+from connectors.elasticsearch.index import analysed_languages
 
-TEXT_FIELDS = ["title^3", "title.it^3", "title.en^3", "summary^2", "summary.it^2", "summary.en^2",
-               "text", "text.it", "text.en"]
-SOURCE_FIELDS = ["id", "url", "title", "feed_title", "site", "published_at", "fetched_at", "language",
-                 "persons", "organisations", "locations", "topic_names", "entities"]
+BOOSTS = {"title": 3, "summary": 2, "text": 1}
+SOURCE_FIELDS = ["id", "url", "title", "summary", "feed_title", "feed_url", "site", "published_at", "fetched_at",
+                 "language", "persons", "organisations", "locations", "misc", "topic_names", "entities", "topics"]
+Sort = Literal["date", "relevance"]
+
+
+def text_fields(language: str | None = None) -> list[str]:
+    languages = sorted(analysed_languages()) if language is None else [language] * (language in analysed_languages())
+    fields = [f"{name}^{boost}" for name, boost in BOOSTS.items()]
+    fields += [f"i18n.{code}.{name}^{boost}" for code in languages for name, boost in BOOSTS.items()]
+    return fields
 
 
 @dataclass
 class SearchRequest:
-    query: str
+    query: str = ""
     language: str | None = None
     entity: str | None = None
+    topic: str | None = None
+    source: str | None = None  # site, feed title or feed URL
+    since: str | None = None  # ISO date/time or Elasticsearch date math ("now-7d")
+    until: str | None = None
+    sort: Sort = "date"
     limit: int = 10
+    after: str | None = None  # cursor from a previous page
+    highlight: bool = True
+
+
+@dataclass
+class SearchPage:
+    total: int
+    hits: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def encode_cursor(sort_values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(sort_values).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a valid page cursor: {cursor!r}") from exc
+    if not isinstance(values, list):
+        raise ValueError(f"not a valid page cursor: {cursor!r}")
+    return values
 
 
 def build_query(request: SearchRequest) -> dict[str, Any]:
@@ -30,21 +73,53 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
     if request.entity:
         filters.append({"nested": {"path": "entities",
                                    "query": {"term": {"entities.name_folded": fold(request.entity)}}}})
+    if request.topic:
+        filters.append({"term": {"topic_names": request.topic}})
+    if request.source:
+        filters.append({"bool": {"should": [{"term": {"site": request.source}},
+                                            {"term": {"feed_title": request.source}},
+                                            {"term": {"feed_url": request.source}}], "minimum_should_match": 1}})
+    if request.since or request.until:
+        bounds = {k: v for k, v in (("gte", request.since), ("lte", request.until)) if v}
+        filters.append({"range": {"published_at": bounds}})
     must: dict[str, Any] = (
-        {"multi_match": {"query": request.query, "fields": TEXT_FIELDS, "operator": "and"}}
+        {"multi_match": {"query": request.query, "fields": text_fields(request.language), "operator": "and"}}
         if request.query.strip() else {"match_all": {}}
     )
-    return {
+    newest = {"published_at": {"order": "desc", "missing": "_last"}}
+    sort: list[Any] = ["_score", newest] if request.sort == "relevance" else [newest]
+    body: dict[str, Any] = {
         "query": {"bool": {"must": [must], "filter": filters}},
-        "sort": [{"published_at": {"order": "desc", "missing": "_last"}}, {"fetched_at": {"order": "desc"}}],
+        "sort": [*sort, {"id": "asc"}],  # id: a unique tie-breaker makes search_after pages exact
         "size": request.limit,
         "_source": SOURCE_FIELDS,
+        "track_total_hits": True,
     }
+    if request.after:
+        body["search_after"] = decode_cursor(request.after)
+    if request.highlight and request.query.strip():
+        body["highlight"] = {"fields": {f.split("^")[0]: {} for f in text_fields(request.language)},
+                             "pre_tags": ["**"], "post_tags": ["**"], "fragment_size": 160,
+                             "number_of_fragments": 2}
+    return body
 
 
-def search(es: Elasticsearch, alias: str, request: SearchRequest) -> tuple[int, list[dict[str, Any]]]:
-    """(total hits, documents newest first)."""
-    response = es.search(index=alias, body=build_query(request))
+def _page(request: SearchRequest, response: dict[str, Any]) -> SearchPage:
     total = response["hits"]["total"]
-    return (total["value"] if isinstance(total, dict) else int(total),
-            [hit["_source"] for hit in response["hits"]["hits"]])
+    hits = []
+    for hit in response["hits"]["hits"]:
+        doc = dict(hit["_source"])
+        if hit.get("highlight"):
+            doc["highlight"] = [fragment for fragments in hit["highlight"].values() for fragment in fragments][:3]
+        hits.append(doc)
+    raw = response["hits"]["hits"]
+    cursor = encode_cursor(raw[-1]["sort"]) if len(raw) == request.limit and raw[-1].get("sort") else None
+    return SearchPage(total["value"] if isinstance(total, dict) else int(total), hits, cursor)
+
+
+def search(es: Elasticsearch, alias: str, request: SearchRequest) -> SearchPage:
+    return _page(request, es.search(index=alias, body=build_query(request)).body)
+
+
+async def search_async(es: AsyncElasticsearch, alias: str, request: SearchRequest) -> SearchPage:
+    return _page(request, (await es.search(index=alias, body=build_query(request))).body)

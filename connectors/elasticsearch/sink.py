@@ -1,9 +1,13 @@
-"""Bulk writer: documents go in under their article id, so a re-delivered article overwrites itself.
+"""Bulk writer: one document per article id, across every index behind the alias, newest version wins.
 
-`write` returns only when Elasticsearch has acknowledged every document, or rejected some for good
-(a mapping error, say): it retries connection loss, 429 and 5xx with capped exponential backoff and jitter
-for as long as it takes. The caller commits its Kafka offsets after `write` returns, so a search backend
-that is down loses nothing: the stream simply waits.
+`write` returns only when Elasticsearch has acknowledged every document, or rejected some for good (a
+mapping error, say): it retries connection loss, 429 and 5xx with capped exponential backoff and jitter for
+as long as it takes. The caller commits its Kafka offsets after `write` returns, so a search backend that is
+down loses nothing: the stream simply waits.
+
+Idempotence and ordering: an id already indexed (in any index behind the read alias, also after a rollover)
+is written back into the index that holds it, with external versioning (`version_type=external_gte`), so a
+re-delivered article overwrites itself and an older version never replaces a newer one.
 """
 
 from __future__ import annotations
@@ -11,14 +15,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from elasticsearch import ApiError, AsyncElasticsearch, ConnectionError, TransportError
 
+from connectors.elasticsearch.index import write_alias
+
 log = logging.getLogger(__name__)
 
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# 404: the alias or index is missing (not bootstrapped yet, or being recreated): wait for it, never auto-create.
+RETRYABLE_STATUS = frozenset({404, 408, 429, 500, 502, 503, 504})
 
 
 @dataclass
@@ -28,46 +35,87 @@ class Rejected:
     reason: str
 
 
+@dataclass
+class WriteResult:
+    written: int = 0
+    stale: int = 0  # an equal or newer version was already indexed
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+class _Unavailable(Exception):
+    pass
+
+
 class ElasticsearchSink:
     def __init__(self, es: AsyncElasticsearch, alias: str, *, max_backoff_s: float = 30.0) -> None:
         self.es = es
         self.alias = alias
         self.max_backoff_s = max_backoff_s
 
-    async def write(self, documents: list[dict[str, Any]]) -> list[Rejected]:
-        pending = {doc["id"]: doc for doc in documents}  # a batch with the same id twice keeps the last
-        rejected: list[Rejected] = []
+    async def write(self, documents: list[dict[str, Any]]) -> WriteResult:
+        pending: dict[str, dict[str, Any]] = {}
+        for doc in documents:  # the same id twice in a batch: keep the newest version
+            if doc["id"] not in pending or doc.get("version", 0) >= pending[doc["id"]].get("version", 0):
+                pending[doc["id"]] = doc
+        result = WriteResult()
         attempt = 0
         while pending:
-            retry: dict[str, dict[str, Any]] = {}
             try:
-                operations: list[dict[str, Any]] = []
-                for doc_id, doc in pending.items():
-                    operations += [{"index": {"_index": self.alias, "_id": doc_id}}, doc]
-                response = await self.es.bulk(operations=operations, refresh="wait_for")
-            except (ConnectionError, TransportError, ApiError) as exc:
-                status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", None)
-                if isinstance(exc, ApiError) and status not in RETRYABLE_STATUS:
-                    raise
-                log.warning("elasticsearch unavailable (%s); %d documents wait, retrying",
-                            type(exc).__name__, len(pending))
-                retry = pending
-            else:
-                for item in response["items"]:
-                    result = item["index"]
-                    status = int(result.get("status", 500))
-                    if status < 300:
-                        continue
-                    doc_id = result.get("_id")
-                    if status in RETRYABLE_STATUS:
-                        retry[doc_id] = pending[doc_id]
-                    else:
-                        error = result.get("error", {})
-                        reason = f"{error.get('type', 'error')}: {error.get('reason', error)}"
-                        rejected.append(Rejected(doc_id, status, reason))
-            pending = retry
+                pending = await self._attempt(pending, result)
+            except _Unavailable as exc:
+                log.warning("elasticsearch unavailable (%s); %d documents wait, retrying", exc, len(pending))
             if pending:
                 attempt += 1
-                delay = min(self.max_backoff_s, 0.5 * 2 ** min(attempt, 10)) * random.uniform(0.5, 1.0)
-                await asyncio.sleep(delay)
-        return rejected
+                await asyncio.sleep(min(self.max_backoff_s, 0.5 * 2 ** min(attempt, 10)) * random.uniform(0.5, 1))
+        return result
+
+    async def _call(self, method: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(**kwargs)
+        except (ConnectionError, TransportError) as exc:
+            raise _Unavailable(type(exc).__name__) from exc
+        except ApiError as exc:
+            if exc.meta.status in RETRYABLE_STATUS:
+                raise _Unavailable(f"HTTP {exc.meta.status}") from exc
+            raise
+
+    async def _existing(self, ids: list[str]) -> dict[str, tuple[str, int]]:
+        """{id: (index, version)} of the documents already indexed behind the read alias."""
+        response = await self._call(self.es.search, index=self.alias, query={"ids": {"values": ids}},
+                                    size=len(ids), source=False, version=True)
+        return {hit["_id"]: (hit["_index"], int(hit.get("_version", 0))) for hit in response["hits"]["hits"]}
+
+    async def _attempt(self, pending: dict[str, dict[str, Any]], result: WriteResult) -> dict[str, dict[str, Any]]:
+        existing = await self._existing(list(pending))
+        operations: list[dict[str, Any]] = []
+        for doc_id, doc in pending.items():
+            version = int(doc.get("version", 0))
+            action: dict[str, Any] = {"_id": doc_id, "version": version, "version_type": "external_gte"}
+            if doc_id in existing:
+                index, indexed_version = existing[doc_id]
+                if indexed_version > version:
+                    result.stale += 1
+                    continue
+                action["_index"] = index
+            else:
+                action.update(_index=write_alias(self.alias), require_alias=True)
+            operations += [{"index": action}, doc]
+        if not operations:
+            return {}
+        response = await self._call(self.es.bulk, operations=operations, refresh="wait_for")
+        retry: dict[str, dict[str, Any]] = {}
+        for item in response["items"]:
+            outcome = item["index"]
+            status = int(outcome.get("status", 500))
+            doc_id = outcome.get("_id")
+            if status < 300:
+                result.written += 1
+            elif status == 409:  # a newer version arrived between our look-up and the write
+                result.stale += 1
+            elif status in RETRYABLE_STATUS:
+                retry[doc_id] = pending[doc_id]
+            else:
+                error = outcome.get("error", {})
+                reason = f"{error.get('type', 'error')}: {error.get('reason', error)}"
+                result.rejected.append(Rejected(doc_id, status, reason))
+        return retry

@@ -30,12 +30,23 @@ class Document:
         return f"{self.title}\n\n{self.text}"[:MAX_CHARS]
 
 
+@dataclass(frozen=True)
+class Recognised:
+    """What NER found in one document, before normalisation (used by annotate() and streams/nlp/evaluate.py)."""
+
+    language: str
+    language_score: float
+    model: str  # the spaCy pipeline spec that ran
+    mentions: list[Mention]  # the model's raw mentions, offsets into Document.body
+
+
 class Annotator:
     def __init__(self, model_specs: dict[str, str]) -> None:
         self.model_specs = model_specs
 
-    def annotate(self, documents: list[Document]) -> list[Annotation]:
-        """Annotate a batch; documents are grouped by language so each model runs nlp.pipe over its share."""
+    def recognise(self, documents: list[Document]) -> list[Recognised]:
+        """Language and raw entity mentions per document; documents are grouped by language so each model runs
+        nlp.pipe over its share."""
         languages = [langid.identify(d.title, d.text, d.language_hint) for d in documents]
         by_model: dict[str, list[int]] = defaultdict(list)
         for index, (language, _) in enumerate(languages):
@@ -48,16 +59,19 @@ class Annotator:
                 for index, doc in zip(indices, nlp.pipe(documents[i].body for i in indices), strict=True):
                     mentions[index] = [Mention(e.text, e.label_, e.start_char) for e in doc.ents]
 
+        return [Recognised(language, score, models.spec_for(language, self.model_specs), mentions[index])
+                for index, (language, score) in enumerate(languages)]
+
+    def annotate(self, documents: list[Document]) -> list[Annotation]:
+        """Annotate a batch: recognise(), then normalise the entities and tag the topics."""
         annotations = []
-        for index, document in enumerate(documents):
-            language, score = languages[index]
-            spec = models.spec_for(language, self.model_specs)
+        for document, found in zip(documents, self.recognise(documents), strict=True):
             annotations.append(Annotation(
                 id=document.id,
-                language=language,
-                language_score=score,
-                entities=normalise(mentions[index]),
+                language=found.language,
+                language_score=found.language_score,
+                entities=normalise(found.mentions),
                 topics=topics.tag(document.title, document.text),
-                models={"language": LANGUAGE_MODEL, "entities": spec, "topics": topics.MODEL_NAME},
+                models={"language": LANGUAGE_MODEL, "entities": found.model, "topics": topics.MODEL_NAME},
             ))
         return annotations

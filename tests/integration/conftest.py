@@ -79,14 +79,20 @@ class Pipeline:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.kafka_port, self.es_port, self.samples_port = free_port(), free_port(), free_port()
+        self.api_port = free_port()
         self.env = {
             **os.environ,
             "NEWSDESK_DATA_DIR": str(data_dir),
             "NEWSDESK_EMBEDDED_KAFKA_PORT": str(self.kafka_port),
             "NEWSDESK_EMBEDDED_ELASTICSEARCH_PORT": str(self.es_port),
             "NEWSDESK_SAMPLES_PORT": str(self.samples_port),
+            "NEWSDESK_API_PORT": str(self.api_port),
             "NEWSDESK_REGISTRY_REFRESH_S": "1",
             "NEWSDESK_POLL_INTERVAL_S": "3",
+            # polls every ~3 s whatever the adaptive schedule would do (its logic is unit-tested)
+            "NEWSDESK_POLL_MIN_INTERVAL_S": "1",
+            "NEWSDESK_POLL_MAX_INTERVAL_S": "3",
+            "NEWSDESK_ALLOW_PRIVATE_ADDRESSES": "1",  # the test feed server is on 127.0.0.1
         }
         self.env.pop("NEWSDESK_KAFKA_BOOTSTRAP", None)
         self.env.pop("NEWSDESK_ELASTICSEARCH_URL", None)

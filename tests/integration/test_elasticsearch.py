@@ -56,7 +56,7 @@ def test_sink_indexes_by_id_and_redelivery_overwrites(es_url: str) -> None:
             sink = ElasticsearchSink(es, "articles")
             first = await sink.write([to_document(item(1)), to_document(item(2))])
             again = await sink.write([to_document(item(1)), to_document(item(1))])
-            return first + again
+            return first.rejected + again.rejected
 
     assert asyncio.run(run()) == []
     with Elasticsearch(es_url) as es:
@@ -68,7 +68,7 @@ def test_sink_reports_a_document_the_mapping_rejects(es_url: str) -> None:
 
     async def run() -> list:
         async with AsyncElasticsearch(es_url) as es:
-            return await ElasticsearchSink(es, "articles").write([bad, to_document(item(4))])
+            return (await ElasticsearchSink(es, "articles").write([bad, to_document(item(4))])).rejected
 
     [rejected] = asyncio.run(run())
     assert rejected.id == "doc-3" and rejected.status == 400 and "strict_dynamic_mapping" in rejected.reason
@@ -85,16 +85,21 @@ def test_search_filters_and_orders_newest_first(es_url: str) -> None:
 
     async def run() -> None:
         async with AsyncElasticsearch(es_url) as es:
-            assert await ElasticsearchSink(es, "articles").write([to_document(d) for d in docs]) == []
+            assert (await ElasticsearchSink(es, "articles").write([to_document(d) for d in docs])).rejected == []
 
     asyncio.run(run())
     with Elasticsearch(es_url) as es:
-        total, hits = search(es, "articles", SearchRequest("vertice"))
-        assert [h["id"] for h in hits] == ["doc-11", "doc-10"] and total == 2
-        assert [h["id"] for h in search(es, "articles", SearchRequest("vertice", entity="VLADIMIR putin"))[1]] == [
+        page = search(es, "articles", SearchRequest("vertice"))
+        assert [h["id"] for h in page.hits] == ["doc-11", "doc-10"] and page.total == 2
+        assert [h["id"] for h in search(es, "articles", SearchRequest("vertice", entity="VLADIMIR putin")).hits] == [
             "doc-10"]
-        assert search(es, "articles", SearchRequest("vertice", language="en"))[1] == []
-        assert [h["id"] for h in search(es, "articles", SearchRequest("vertici"))[1]] == ["doc-11", "doc-10"]
+        assert search(es, "articles", SearchRequest("vertice", language="en")).hits == []
+        assert [h["id"] for h in search(es, "articles", SearchRequest("vertici")).hits] == ["doc-11", "doc-10"]
+        first = search(es, "articles", SearchRequest("vertice", limit=1))
+        assert [h["id"] for h in first.hits] == ["doc-11"] and first.next_cursor
+        second = search(es, "articles", SearchRequest("vertice", limit=1, after=first.next_cursor))
+        assert [h["id"] for h in second.hits] == ["doc-10"]
+        assert "**Vertice**" in " ".join(first.hits[0]["highlight"])
 
 
 def test_cap_keeps_the_most_recently_indexed(es_url: str) -> None:
@@ -129,7 +134,7 @@ def test_sink_waits_for_elasticsearch_that_is_down(tmp_path: Path) -> None:
             assert not write.done()  # still retrying, not given up
             restarted, _ = await asyncio.to_thread(start_noida, tmp_path, port)
             try:
-                rejected = await asyncio.wait_for(write, 60)
+                rejected = (await asyncio.wait_for(write, 60)).rejected
                 with Elasticsearch(settings.es_url) as sync_es:
                     sync_es.indices.refresh(index="articles")
                     assert sync_es.count(index="articles")["count"] == 5
