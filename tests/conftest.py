@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "connectors" / "rss" / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED = ROOT.parent / "shared"
+# ../shared beside the repository (in CI a copy sits next to the clone); NEWSDESK_SHARED_DIR overrides it.
+SHARED = Path(os.environ.get("NEWSDESK_SHARED_DIR") or ROOT.parent / "shared")
+FEED_CORPUS = SHARED / "corpora" / "feedparser-tests"
 
 
 @pytest.fixture(scope="session")

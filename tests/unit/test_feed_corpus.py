@@ -16,14 +16,14 @@ import json
 import re
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import feedparser
 import pytest
 
 from connectors.rss.parse import NO_ID, ParsedFeed, parse_feed
+from tests.conftest import FEED_CORPUS
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "feedparser-tests"
+CORPUS = FEED_CORPUS
 EXPECTED_XML_FILES = 2106
 FETCHED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 _HEADER = re.compile(r"^Header:\s+([^:]+):(.*)$", re.MULTILINE)

@@ -4,7 +4,6 @@ import asyncio
 import calendar
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from connectors.rss.fetch import FetchResult
 from connectors.rss.fulltext import decode_html, extract_text, fetch_full_text
 from connectors.rss.parse import FUTURE_SKEW, NO_ID, html_to_text, parse_feed, ttl_seconds
 from streams.records import AnnotatedArticle, Annotation, Article
-from tests.conftest import FIXTURES, ROOT, SAMPLES
+from tests.conftest import FEED_CORPUS, FIXTURES, ROOT, SAMPLES
 
 
 def test_seed_article_is_normalised(seed_feed: bytes, seed_gold: dict) -> None:
@@ -78,7 +77,7 @@ def test_html_to_text_handles_entities_and_blocks() -> None:
 # --- cleaned HTML, enclosures, text source, dates, ttl, formats (issue 3) ------------------------------------
 
 FETCHED = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "feedparser-tests"
+CORPUS = FEED_CORPUS
 
 RICH_RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
