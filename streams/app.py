@@ -224,7 +224,9 @@ async def index(stream: faust.StreamT) -> None:
 @app.timer(settings.index_rollover_check_s, on_leader=True)
 async def roll_index_over() -> None:
     try:
-        await rollover(elasticsearch_sink().es, settings.index_alias, settings.rollover_conditions)
+        sink = elasticsearch_sink()
+        if await rollover(sink.es, settings.index_alias, settings.rollover_conditions):
+            sink.forget_layout()
     except Exception as exc:  # housekeeping: retried at the next tick
         log.warning("rollover check failed: %r", exc)
 

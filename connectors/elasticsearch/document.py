@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.elasticsearch.index import analysed_languages
+from connectors.elasticsearch.index import i18n_key
 from streams.records import AnnotatedArticle
 
 _BY_TYPE = {"PER": "persons", "ORG": "organisations", "LOC": "locations", "MISC": "misc"}
@@ -24,8 +24,8 @@ def to_document(item: AnnotatedArticle, indexed_at: datetime | None = None) -> d
     doc: dict[str, Any] = article.model_dump(mode="json")
     doc["site"] = urlsplit(article.url or article.feed_url).hostname
     doc["language"] = annotation.language
-    if annotation.language in analysed_languages():  # analysed a second time with the language's own analyzer
-        doc["i18n"] = {annotation.language: {"title": article.title, "summary": article.summary, "text": article.text}}
+    # The body is analysed once, with the language's own analyzer (or the fallback); the title there too.
+    doc["i18n"] = {i18n_key(annotation.language): {"title": article.title, "text": article.text}}
     doc["language_score"] = annotation.language_score
     doc["entities"] = [{**e.model_dump(), "name_folded": fold(e.name)} for e in annotation.entities]
     doc["entity_keys"] = [e.key for e in annotation.entities]

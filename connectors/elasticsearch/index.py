@@ -37,10 +37,18 @@ def mapping_properties() -> dict[str, Any]:
     return template()["template"]["mappings"]["properties"]
 
 
+OTHER_LANGUAGES = "other"  # i18n.other: the folded standard analyzer, for languages without their own
+
+
 @cache
 def analysed_languages() -> frozenset[str]:
     """Language codes that have their own analyzer in the mapping (`i18n.<code>`)."""
-    return frozenset(mapping_properties()["i18n"]["properties"])
+    return frozenset(mapping_properties()["i18n"]["properties"]) - {OTHER_LANGUAGES}
+
+
+def i18n_key(language: str) -> str:
+    """Where an article's title and body are analysed: its language's own fields, or the fallback."""
+    return language if language in analysed_languages() else OTHER_LANGUAGES
 
 
 def write_alias(alias: str) -> str:

@@ -15,19 +15,27 @@ from typing import Any, Literal
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 
 from connectors.elasticsearch.document import fold
-from connectors.elasticsearch.index import analysed_languages
+from connectors.elasticsearch.index import OTHER_LANGUAGES, analysed_languages, i18n_key
 
-BOOSTS = {"title": 3, "summary": 2, "text": 1}
+SHARED_FIELDS = ["title^3", "summary^2"]  # every language: for cross-language queries
+LANGUAGE_FIELDS = {"title": 3, "text": 1}  # under i18n.<language>; the body is indexed only there
 SOURCE_FIELDS = ["id", "url", "title", "summary", "feed_title", "feed_url", "site", "published_at", "fetched_at",
                  "language", "persons", "organisations", "locations", "misc", "topic_names", "entities", "topics"]
 Sort = Literal["date", "relevance"]
 
 
-def text_fields(language: str | None = None) -> list[str]:
-    languages = sorted(analysed_languages()) if language is None else [language] * (language in analysed_languages())
-    fields = [f"{name}^{boost}" for name, boost in BOOSTS.items()]
-    fields += [f"i18n.{code}.{name}^{boost}" for code in languages for name, boost in BOOSTS.items()]
-    return fields
+def text_fields(language: str | None = None, present: frozenset[str] | None = None) -> list[str]:
+    """Shared fields plus the per-language fields: only `language`'s when given (and the fallback's, when it
+    has no analyzer), else those of the languages the index holds (`present`, when known: every queried field
+    costs a scan per document on the embedded engine)."""
+    if language is not None:
+        codes = {i18n_key(language)}
+    elif present is not None:
+        codes = {i18n_key(code) for code in present}
+    else:
+        codes = analysed_languages() | {OTHER_LANGUAGES}
+    return SHARED_FIELDS + [f"i18n.{code}.{name}^{boost}" for code in sorted(codes)
+                            for name, boost in LANGUAGE_FIELDS.items()]
 
 
 @dataclass
@@ -66,7 +74,7 @@ def decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
-def build_query(request: SearchRequest) -> dict[str, Any]:
+def build_query(request: SearchRequest, present: frozenset[str] | None = None) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
     if request.language:
         filters.append({"term": {"language": request.language.lower()}})
@@ -83,7 +91,8 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
         bounds = {k: v for k, v in (("gte", request.since), ("lte", request.until)) if v}
         filters.append({"range": {"published_at": bounds}})
     must: dict[str, Any] = (
-        {"multi_match": {"query": request.query, "fields": text_fields(request.language), "operator": "and"}}
+        {"multi_match": {"query": request.query, "fields": text_fields(request.language, present),
+                         "operator": "and"}}
         if request.query.strip() else {"match_all": {}}
     )
     newest = {"published_at": {"order": "desc", "missing": "_last"}}
@@ -98,7 +107,7 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
     if request.after:
         body["search_after"] = decode_cursor(request.after)
     if request.highlight and request.query.strip():
-        body["highlight"] = {"fields": {f.split("^")[0]: {} for f in text_fields(request.language)},
+        body["highlight"] = {"fields": {f.split("^")[0]: {} for f in text_fields(request.language, present)},
                              "pre_tags": ["**"], "post_tags": ["**"], "fragment_size": 160,
                              "number_of_fragments": 2}
     return body
@@ -117,9 +126,20 @@ def _page(request: SearchRequest, response: dict[str, Any]) -> SearchPage:
     return SearchPage(total["value"] if isinstance(total, dict) else int(total), hits, cursor)
 
 
+LANGUAGES_AGG = {"languages": {"terms": {"field": "language", "size": 100}}}
+
+
+def _present(response: dict[str, Any]) -> frozenset[str]:
+    return frozenset(b["key"] for b in response["aggregations"]["languages"]["buckets"])
+
+
 def search(es: Elasticsearch, alias: str, request: SearchRequest) -> SearchPage:
-    return _page(request, es.search(index=alias, body=build_query(request)).body)
+    present = _present(es.search(index=alias, size=0, aggregations=LANGUAGES_AGG).body) if request.query else None
+    return _page(request, es.search(index=alias, body=build_query(request, present)).body)
 
 
 async def search_async(es: AsyncElasticsearch, alias: str, request: SearchRequest) -> SearchPage:
-    return _page(request, (await es.search(index=alias, body=build_query(request))).body)
+    present = None
+    if request.query:
+        present = _present((await es.search(index=alias, size=0, aggregations=LANGUAGES_AGG)).body)
+    return _page(request, (await es.search(index=alias, body=build_query(request, present))).body)

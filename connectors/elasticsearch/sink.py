@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from connectors.elasticsearch.index import write_alias
 log = logging.getLogger(__name__)
 
 # 404: the alias or index is missing (not bootstrapped yet, or being recreated): wait for it, never auto-create.
+LAYOUT_TTL_S = 10.0  # another worker's rollover is seen within this time
 RETRYABLE_STATUS = frozenset({404, 408, 429, 500, 502, 503, 504})
 
 
@@ -51,6 +53,8 @@ class ElasticsearchSink:
         self.es = es
         self.alias = alias
         self.max_backoff_s = max_backoff_s
+        self._older: list[str] | None = None
+        self._older_at = 0.0
 
     async def write(self, documents: list[dict[str, Any]]) -> WriteResult:
         pending: dict[str, dict[str, Any]] = {}
@@ -79,9 +83,34 @@ class ElasticsearchSink:
                 raise _Unavailable(f"HTTP {exc.meta.status}") from exc
             raise
 
+    async def _older_indices(self) -> list[str]:
+        """Indices behind the read alias other than the write index (cached briefly: a rollover changes them)."""
+        now = time.monotonic()
+        if self._older is None or now - self._older_at > LAYOUT_TTL_S:
+            readable = await self._call(self.es.indices.get_alias, name=self.alias)
+            writer = write_alias(self.alias)
+            holders = (await self._call(self.es.indices.get_alias, name=writer)).body
+            # after a rollover the write alias still lists the old index, with is_write_index false
+            writable = {name for name, info in holders.items()
+                        if len(holders) == 1 or info["aliases"][writer].get("is_write_index")}
+            self._older, self._older_at = sorted(set(readable) - writable), now
+        return self._older
+
+    def forget_layout(self) -> None:
+        """Call after a rollover so the next batch looks the ids up in the index that just stopped taking writes."""
+        self._older = None
+
     async def _existing(self, ids: list[str]) -> dict[str, tuple[str, int]]:
-        """{id: (index, version)} of the documents already indexed behind the read alias."""
-        response = await self._call(self.es.search, index=self.alias, query={"ids": {"values": ids}},
+        """{id: (index, version)} of the documents already in an older index behind the read alias.
+
+        Within the write index, external versioning alone keeps the newest version; only indices rolled over
+        need a look-up (a search by ids: cheap on Elasticsearch; the embedded engine, which scans, has no
+        older index unless it rolls over).
+        """
+        older = await self._older_indices()
+        if not older:
+            return {}
+        response = await self._call(self.es.search, index=",".join(older), query={"ids": {"values": ids}},
                                     size=len(ids), source=False, version=True)
         return {hit["_id"]: (hit["_index"], int(hit.get("_version", 0))) for hit in response["hits"]["hits"]}
 

@@ -82,9 +82,13 @@ def test_newest_version_wins_across_a_rollover(services: Services) -> None:
     new_index = asyncio.run(roll())
     assert new_index == "articles-000002"
     assert write(services, annotated("v-1", "Seconda versione", "testo", "it", version=20)).written == 1
+    stale_in_write_index = write(services, annotated("v-new", "Nuovo", "testo", "it", version=5),
+                                 annotated("v-new", "Più nuovo", "testo", "it", version=6))
+    assert stale_in_write_index.written == 1  # the newer of two copies in one batch
     stale = write(services, annotated("v-1", "Versione vecchia", "testo", "it", version=15))
     assert (stale.written, stale.stale) == (0, 1)
-    assert write(services, annotated("v-new", "Nuovo", "testo", "it")).written == 1
+    older = write(services, annotated("v-new", "Vecchio", "testo", "it", version=1))
+    assert (older.written, older.stale) == (0, 1)  # in the write index: refused by external versioning (409)
     with services.es() as es:
         es.indices.refresh(index="articles")
         hits = es.search(index="articles", query={"ids": {"values": ["v-1", "v-new"]}}, version=True)["hits"]["hits"]
@@ -92,6 +96,7 @@ def test_newest_version_wins_across_a_rollover(services: Services) -> None:
         assert len(hits) == 2  # one document per id across both indices
         assert by_id["v-1"]["_index"] == "articles-000001" and by_id["v-1"]["_version"] == 20
         assert by_id["v-1"]["_source"]["title"] == "Seconda versione"
+        assert by_id["v-new"]["_source"]["title"] == "Più nuovo"
         assert by_id["v-new"]["_index"] == "articles-000002"  # new documents go to the new write index
 
 
