@@ -30,7 +30,6 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,7 +44,10 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.records import Article
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from streams.records import Article  # noqa: E402
+from tests.integration.conftest import free_port, wait_until  # noqa: E402
 
 READY_MARK = "[^Worker]: Ready"
 TOPIC_RAW = "articles.raw"
@@ -182,28 +184,6 @@ def body(article: Article) -> str:
 # -- the pipeline, as a user runs it ---------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str, interval_s: float = POLL_S) -> Any:
-    """Poll until predicate() is truthy; an exception counts as 'not yet'."""
-    deadline = time.monotonic() + timeout_s
-    last_error: Exception | None = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:
-            last_error = exc
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what} (last error: {last_error!r})")
-        time.sleep(interval_s)
-
-
 class Pipeline:
     """`python -m newsdesk.cli up` in a child process with its own data dir and ports; stopped with SIGTERM."""
 
@@ -248,7 +228,7 @@ class Pipeline:
                 raise RuntimeError(f"`newsdesk up` exited with {self.process and self.process.returncode}")
             return READY_MARK in self.log()
 
-        wait_until(ready, timeout_s, "the Faust worker to be ready")
+        wait_until(ready, timeout_s, "the Faust worker to be ready", interval_s=POLL_S)
 
     def es_count(self) -> int:
         url = f"http://127.0.0.1:{self.es_port}/{ALIAS}/_count"
@@ -514,7 +494,7 @@ def run_pipeline(articles: list[Article], warmup: list[Article], nlp_workers: in
         counter = TopicCounter(pipeline.bootstrap)
 
         # Warm-up: the NLP pool spawns and loads its models on the first batch; not counted.
-        empty = wait_until(lambda: counts(pipeline, counter), 60, "the topics and the index")
+        empty = wait_until(lambda: counts(pipeline, counter), 60, "the topics and the index", interval_s=POLL_S)
         started = time.monotonic()
         produce(producer, warmup)
         await_articles(pipeline, counter, empty, len(warmup), started, 300, progress=False)
