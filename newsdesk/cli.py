@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -114,26 +114,25 @@ def feeds_add(
             print(f"already present: {url}")
 
 
-@feeds_app.command("remove")
-def feeds_remove(urls: Annotated[list[str], typer.Argument(help="Feed URLs")]) -> None:
-    """Remove feeds (articles already indexed stay)."""
-    registry = _registry()
-    missing = [url for url in urls if not registry.remove(url)]
+def _each_feed(urls: list[str], action: Callable[[str], bool]) -> None:
+    """Apply a registry action to each URL; unknown feeds are reported and make the exit code 1."""
+    missing = [url for url in urls if not action(url)]
     for url in missing:
         err.print(f"no such feed: {url}")
     if missing:
         raise typer.Exit(1)
+
+
+@feeds_app.command("remove")
+def feeds_remove(urls: Annotated[list[str], typer.Argument(help="Feed URLs")]) -> None:
+    """Remove feeds (articles already indexed stay)."""
+    _each_feed(urls, _registry().remove)
 
 
 @feeds_app.command("enable")
 def feeds_enable(urls: Annotated[list[str], typer.Argument(help="Feed URLs")]) -> None:
     """Enable feeds (also those disabled after failures: the failure count starts again); polled at once."""
-    registry = _registry()
-    missing = [url for url in urls if not registry.enable(url)]
-    for url in missing:
-        err.print(f"no such feed: {url}")
-    if missing:
-        raise typer.Exit(1)
+    _each_feed(urls, _registry().enable)
 
 
 @feeds_app.command("disable")
@@ -143,11 +142,7 @@ def feeds_disable(
 ) -> None:
     """Stop polling feeds without forgetting them (their settings and dedup memory stay)."""
     registry = _registry()
-    missing = [url for url in urls if not registry.disable(url, reason)]
-    for url in missing:
-        err.print(f"no such feed: {url}")
-    if missing:
-        raise typer.Exit(1)
+    _each_feed(urls, lambda url: registry.disable(url, reason))
 
 
 def _ago(timestamp: float | None, now: float) -> str:

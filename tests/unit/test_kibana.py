@@ -438,8 +438,7 @@ def test_mapping_flattening_reads_sub_objects_and_nested() -> None:
 
 def compose_json() -> dict[str, Any]:
     binary = shutil.which("docker-compose") or str(Path(sys.executable).parent / "docker-compose")
-    if not Path(binary).exists():
-        pytest.skip("docker-compose binary not found (install the dev dependencies)")
+    assert Path(binary).exists(), "docker-compose binary not found: pip install -e '.[dev]'"
     result = subprocess.run([binary, "config", "--format", "json"], cwd=ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
