@@ -8,14 +8,17 @@ cross the process boundary: documents in, Annotation dicts out, never spaCy Docs
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import signal
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from streams.nlp.annotate import Annotator, Document
 from streams.records import Annotation
 
+log = logging.getLogger(__name__)
 _annotator: Annotator | None = None
 
 
@@ -37,19 +40,33 @@ def _annotate_in_worker(documents: list[Document]) -> list[dict[str, Any]]:
 class AnnotatorPool:
     def __init__(self, model_specs: dict[str, str], workers: int, preload: list[str] | None = None) -> None:
         self.workers = workers
-        self.executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=(model_specs, preload or []))
+        self._initargs = (model_specs, preload or [])
+        self.executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker, initargs=self._initargs)
 
     async def annotate(self, documents: list[Document]) -> list[Annotation]:
-        """Split the batch across the workers and annotate the parts in parallel."""
+        """Split the batch across the workers and annotate the parts in parallel.
+
+        A worker that dies (a model crashing the process, the OOM killer) breaks the whole executor: it is
+        replaced with a fresh one and BrokenProcessPool re-raised, so the caller can retry document by document
+        and dead-letter only the one that kills a worker, instead of failing everything after it.
+        """
         if not documents:
             return []
         loop = asyncio.get_running_loop()
         size = -(-len(documents) // self.workers)
         parts = [documents[i:i + size] for i in range(0, len(documents), size)]
-        results = await asyncio.gather(
-            *(loop.run_in_executor(self.executor, _annotate_in_worker, part) for part in parts))
+        try:
+            results = await asyncio.gather(
+                *(loop.run_in_executor(self.executor, _annotate_in_worker, part) for part in parts))
+        except BrokenProcessPool:
+            log.error("an annotation worker died; starting a fresh pool")
+            broken, self.executor = self.executor, self._start()
+            broken.shutdown(wait=False, cancel_futures=True)
+            raise
         return [Annotation.model_validate(item) for part in results for item in part]
 
     def close(self) -> None:
