@@ -22,6 +22,7 @@ run: install
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy newsdesk connectors streams
 
 test: install-dev lint
 	$(BIN)/python -m pytest -q

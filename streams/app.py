@@ -157,7 +157,9 @@ async def annotate_documents(documents: list[Document]) -> list[Annotation | Exc
 
 @app.agent(raw_topic)
 async def annotate(stream: faust.StreamT) -> None:
-    async for events in stream.take_events(settings.nlp_batch_size, within=settings.nlp_batch_within_s):
+    # take_events: the batch's events, for dead-letter metadata (faust-streaming has it; its stubs do not)
+    async for events in stream.take_events(  # type: ignore[attr-defined]
+            settings.nlp_batch_size, within=settings.nlp_batch_within_s):
         articles: list[tuple[faust.EventT, Article]] = []
         for event in events:
             try:
@@ -194,7 +196,8 @@ def elasticsearch_sink() -> ElasticsearchSink:
 async def index(stream: faust.StreamT) -> None:
     """Index batches; the batch's offsets are committed only after Elasticsearch acknowledged it."""
     written_since_cap = 0
-    async for events in stream.take_events(settings.sink_batch_size, within=settings.sink_batch_within_s):
+    async for events in stream.take_events(  # type: ignore[attr-defined]
+            settings.sink_batch_size, within=settings.sink_batch_within_s):
         by_id: dict[str, faust.EventT] = {}
         documents = []
         for event in events:
@@ -231,7 +234,7 @@ async def roll_index_over() -> None:
         log.warning("rollover check failed: %r", exc)
 
 
-@app.on_before_shutdown.connect
+@app.on_before_shutdown.connect  # type: ignore[arg-type]
 async def close_resources(app: faust.App, **kwargs: Any) -> None:
     if _pool is not None:
         await asyncio.to_thread(_pool.close)

@@ -93,7 +93,7 @@ async def enforce_cap(es: AsyncElasticsearch, alias: str, cap: int) -> int:
     if total <= cap:
         return 0
     oldest_kept = await es.search(index=alias, size=1, from_=cap - 1, sort=[{"indexed_at": "desc"}],
-                                  source=["indexed_at"])
+                                  source_includes=["indexed_at"])
     hits = oldest_kept["hits"]["hits"]
     if not hits:
         return 0

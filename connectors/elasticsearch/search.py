@@ -28,6 +28,7 @@ def text_fields(language: str | None = None, present: frozenset[str] | None = No
     """Shared fields plus the per-language fields: only `language`'s when given (and the fallback's, when it
     has no analyzer), else those of the languages the index holds (`present`, when known: every queried field
     costs a scan per document on the embedded engine)."""
+    codes: set[str] | frozenset[str]
     if language is not None:
         codes = {i18n_key(language)}
     elif present is not None:
