@@ -46,6 +46,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from parsing import cpu_model  # noqa: E402  (bench/ is on sys.path when a bench script runs)
+
 from streams.records import Article  # noqa: E402
 from tests.integration.conftest import free_port, wait_until  # noqa: E402
 
@@ -584,16 +586,6 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 
 
 # -- report -------------------------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def package_version(name: str) -> str:
