@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -43,6 +44,16 @@ async def fetch_once(url: str, **kwargs: object) -> FetchResult:
         return await client.fetch(url)
     finally:
         await client.aclose()
+
+
+async def fetch_tracing_memory(url: str, **options: Any) -> tuple[FetchResult, int]:
+    """One fetch, and the peak of Python memory allocated while it ran."""
+    tracemalloc.start()
+    try:
+        result = await fetch_once(url, **options)
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 @asynccontextmanager
@@ -106,12 +117,7 @@ def test_endless_body_stops_reading_at_the_limit() -> None:
 
     async def main() -> tuple[FetchResult, float, int]:
         async with serve({"/feed": endless}) as base:
-            tracemalloc.start()
-            try:
-                result = await fetch_once(f"{base}/feed", max_bytes=MiB)
-                peak = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
+            result, peak = await fetch_tracing_memory(f"{base}/feed", max_bytes=MiB)
             return result, peak, sent[0]
 
     result, peak, sent_when_done = asyncio.run(main())
@@ -147,12 +153,7 @@ def test_gzip_bomb_is_limited_after_decompression_without_inflating_it() -> None
 
     async def main() -> tuple[FetchResult, FetchResult, int]:
         async with serve({"/bomb": bombing, "/feed": honest}) as base:
-            tracemalloc.start()
-            try:
-                bombed = await fetch_once(f"{base}/bomb", max_bytes=MiB)
-                peak = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
+            bombed, peak = await fetch_tracing_memory(f"{base}/bomb", max_bytes=MiB)
             return bombed, await fetch_once(f"{base}/feed"), peak
 
     bombed, honest_result, peak = asyncio.run(main())
