@@ -567,6 +567,19 @@ def parse_fast(data: bytes, *, headers: dict[str, str] | None = None) -> FastFee
     return feed
 
 
+def _entry(element: Any, base: str, *, atom: bool) -> Any:
+    entry = _Entry(base, atom=atom)
+    for sub in element:
+        entry.child(sub)
+    return entry.e
+
+
+def _set_title(feed: FastFeed, element: Any, seen: int, *, atom: bool) -> None:
+    if seen > 1:
+        raise Unsupported(f"several {'feed' if atom else 'channel'} titles")
+    feed.title_type, feed.title = _text_construct(element, "text/plain", atom=atom)
+
+
 def _rss(root: Any, base: str, language: str | None) -> FastFeed:
     version_attr = root.get("version", "")
     versions = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
@@ -585,15 +598,10 @@ def _rss(root: Any, base: str, language: str | None) -> FastFeed:
         if key == "item":
             if child.attrib:
                 raise Unsupported("attributes on <item>")
-            entry = _Entry(base, atom=False)
-            for sub in child:
-                entry.child(sub)
-            feed.entries.append(entry.e)
+            feed.entries.append(_entry(child, base, atom=False))
         elif key in ("title", "dc_title", "media_title"):
             titles += 1
-            if titles > 1:
-                raise Unsupported("several channel titles")
-            feed.title_type, feed.title = _text_construct(child, "text/plain", atom=False)
+            _set_title(feed, child, titles, atom=False)
         elif key in ("language", "dc_language"):
             feed.language = _text(child)
         elif key == "ttl":
@@ -621,15 +629,10 @@ def _atom(root: Any, base: str, language: str | None) -> FastFeed:
         if key == "entry":
             if set(child.attrib.keys()) - {_XML_NS + "lang"}:
                 raise Unsupported("attributes on <entry>")
-            entry = _Entry(base, atom=True)
-            for sub in child:
-                entry.child(sub)
-            feed.entries.append(entry.e)
+            feed.entries.append(_entry(child, base, atom=True))
         elif key in ("title", "dc_title", "media_title"):
             titles += 1
-            if titles > 1:
-                raise Unsupported("several feed titles")
-            feed.title_type, feed.title = _text_construct(child, "text/plain", atom=True)
+            _set_title(feed, child, titles, atom=True)
         elif key in ("language", "dc_language"):
             feed.language = _text(child)
         elif key in ("item", "channel", "source", "textinput", "image"):
