@@ -23,6 +23,7 @@ nothing heavy meanwhile. Results belong in docs/benchmarks.md, never in timed te
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import random
@@ -175,7 +176,10 @@ def make_atom(n_items: int = 100, seed: int = 3) -> bytes:
 
 
 def _once(fn) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process) for one call."""
+    """(wall seconds, CPU seconds of this process) for one call. The cyclic GC is emptied first, untimed:
+    otherwise the collections triggered by the previous contender's garbage (feedparser leaves the most)
+    are charged to whichever parser runs next. Each call still pays for the collections it causes itself."""
+    gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
     fn()
     return time.perf_counter() - wall, time.process_time() - cpu

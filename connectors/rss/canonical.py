@@ -26,12 +26,43 @@ def _is_tracking(name: str) -> bool:
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
+# The common shape of an article link: http(s), a plain host name without port or user, printable ASCII,
+# a query of name=value pairs that urlencode(parse_qsl(...)) gives back unchanged. canonical_url handles it
+# with string operations, the same result at a third of the cost (tests/unit/test_parse_speedups.py
+# compares); anything else goes through urllib.
+_SIMPLE_URL = re.compile(
+    r'(?i:(https?))://([A-Za-z0-9.-]+)(/[!-"$->@-~]*)?'  # scheme, host, path: printable ASCII but ? and #
+    r"(?:\?((?:[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*)(?:&[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*)*)?)?(?:#.*)?",
+    re.S | re.A)
+
+
 def canonical_url(url: str) -> str | None:
     """Normalise an article URL; None when it is not an absolute http(s) URL.
 
     Lower-cases scheme and host, drops default ports, the fragment and tracking parameters, keeps the
     order of the remaining parameters (some sites care), and upper-cases percent-escapes.
     """
+    simple = _SIMPLE_URL.fullmatch(url.strip())
+    if simple:
+        scheme, host, path, query = simple.groups()
+        host = host.lower().rstrip(".")
+        if host:
+            if not path:
+                path = "/"
+            elif "%" in path:
+                path = _PERCENT.sub(_upper, path)
+            if query:
+                query = "&".join(p for p in query.split("&") if not _is_tracking(p.partition("=")[0]))
+            return f"{scheme.lower()}://{host}{path}?{query}" if query else f"{scheme.lower()}://{host}{path}"
+    return _canonical_url_urllib(url)
+
+
+def _upper(match: re.Match[str]) -> str:
+    return match.group(0).upper()
+
+
+def _canonical_url_urllib(url: str) -> str | None:
+    """canonical_url for any URL, through urllib's parser."""
     try:
         parts = urlsplit(url.strip())
     except ValueError:
@@ -45,7 +76,7 @@ def canonical_url(url: str) -> str | None:
     except ValueError:
         return None
     netloc = host if port is None or str(port) == DEFAULT_PORTS[scheme] else f"{host}:{port}"
-    path = _PERCENT.sub(lambda m: m.group(0).upper(), parts.path) or "/"
+    path = _PERCENT.sub(_upper, parts.path) or "/"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
 

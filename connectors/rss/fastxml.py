@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape as _xml_escape
 
-from feedparser.datetimes import _parse_date
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urifixer, _urljoin, make_safe_absolute_uri
 from lxml import etree
+
+from connectors.rss.dates import parse_date as _parse_date
 
 looks_like_html = _FeedParserMixin.looks_like_html
 
@@ -256,7 +257,8 @@ class _Entry:
 
     def resolve(self, uri: str) -> str:
         if not self.base:  # what feedparser's _urljoin amounts to without a base
-            return _urifixer.sub(r"\1\3", uri) if "://" in uri else uri
+            cut = uri.find("://")  # its _urifixer only drops slashes right after the first "://"
+            return _urifixer.sub(r"\1\3", uri) if cut >= 0 and uri[cut + 3:cut + 4] == "/" else uri
         return _urljoin(self.base, uri)
 
     def child(self, el: Any) -> None:
@@ -380,7 +382,8 @@ class _Entry:
         e["links"].append(attrs)
         if value:
             value = self.resolve(value)
-        value = _LINK_ENTITY.sub(r"&\g<1>", value.replace("&amp;", "&"))
+        if "&" in value:
+            value = _LINK_ENTITY.sub(r"&\g<1>", value.replace("&amp;", "&"))
         e["link"] = value
         if value:
             e["links"][-1]["href"] = value
@@ -452,7 +455,7 @@ def author_name(author: str) -> str | None:
     """The name in an RSS author string such as 'jo@example.com (Jo Bloggs)', as feedparser extracts it."""
     if not author:
         return None
-    match = _EMAIL.search(author)
+    match = _EMAIL.search(author) if "@" in author else None
     if match:
         author = author.replace(match.group(0), "").replace("()", "").replace("<>", "").replace("&lt;&gt;", "")
         author = author.strip()
@@ -496,7 +499,8 @@ def _eligible(data: bytes, headers: dict[str, str]) -> bytes:
         if not (declared in _UTF8_NAMES or (declared in _ASCII_NAMES and is_ascii)):
             raise Unsupported(f"declared encoding {declared}")
     _check_prolog(data)
-    if (not is_ascii and _C1_BYTES.search(data)) or (b"&#" in data and _C1_REFS.search(data)):
+    # (b"\xc2" in data: a memchr that spares the regex scan of documents without any U+0080..U+00BF)
+    if (not is_ascii and b"\xc2" in data and _C1_BYTES.search(data)) or (b"&#" in data and _C1_REFS.search(data)):
         raise Unsupported("C1 control characters")
     return data
 

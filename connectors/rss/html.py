@@ -140,18 +140,45 @@ def clean_html(html: str, base_url: str | None = None) -> str:
         _local.base = ""
 
 
+# Whitespace to str.split() other than " \t\n\r\xa0" (checked per paragraph).
+_RARE_ASCII_SPACE = "\x0b\x0c\x1c\x1d\x1e\x1f"
+_RARE_SPACE = _RARE_ASCII_SPACE + "\x85\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+    map(chr, range(0x2000, 0x200B)))
+
+
+def _has_rare_space(text: str) -> bool:
+    chars = _RARE_ASCII_SPACE if text.isascii() else _RARE_SPACE
+    return any(c in text for c in chars)
+
+
 def text_from_clean_html(cleaned: str) -> str:
     """Plain text of nh3 output (as from `clean_html`): paragraphs separated by a blank line, whitespace
     inside a paragraph collapsed, character references decoded."""
     if "<" not in cleaned and "&" not in cleaned:
         return " ".join(cleaned.split())
     # Block tags become a NUL (html5ever never emits one: it replaces NUL with U+FFFD), the other tags go,
-    # then all whitespace (source newlines and &nbsp; included, as in a browser) collapses in one pass.
+    # then all whitespace (source newlines and &nbsp; included, as in a browser) collapses.
     text = _BLOCK_TAG_RE.sub("\x00", cleaned)
     text = _ANY_TAG_RE.sub("", text)
     if "&" in text:
         text = unescape(text)
-    return "\n\n".join(p for piece in " ".join(text.split()).split("\x00") if (p := piece.strip()))
+    return _paragraphs(text)
+
+
+def _paragraphs(text: str) -> str:
+    """The non-empty NUL-separated pieces of `text`, whitespace collapsed (as str.split() sees it), joined
+    by blank lines. Same result as `" ".join(text.split())` first, but most paragraphs need only strip():
+    splitting a whole article into words cost more than the rest of extracting its text."""
+    if _has_rare_space(text):
+        return "\n\n".join(p for piece in " ".join(text.split()).split("\x00") if (p := piece.strip()))
+    out = []
+    for piece in text.split("\x00"):
+        piece = piece.strip()
+        if piece:
+            if "\n" in piece or "  " in piece or "\xa0" in piece or "\t" in piece or "\r" in piece:
+                piece = " ".join(piece.split())
+            out.append(piece)
+    return "\n\n".join(out)
 
 
 def html_to_text(html: str) -> str:
@@ -159,9 +186,23 @@ def html_to_text(html: str) -> str:
     script/style (and similar) content dropped, character references decoded."""
     if not html:
         return ""
-    if "<" not in html and "&" not in html:
-        return " ".join(html.split())
+    if "<" not in html:
+        if "&" not in html:
+            return " ".join(html.split())
+        if "&#" not in html and "\x00" not in html and "\r" not in html and _encodable(html):
+            # No markup and only named references: all the sanitiser would do is decode them by HTML5's
+            # rules, which html.unescape implements (numeric ones differ: it drops the C0/C1 controls).
+            return " ".join(unescape(html).split())
     return text_from_clean_html(_TEXT_CLEANER.clean(html))
+
+
+def _encodable(value: str) -> bool:
+    """No lone surrogates: nh3 refuses those, and the shortcut must not accept what nh3 refuses."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def plain_text(value: str) -> str:

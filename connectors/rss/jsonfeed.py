@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from feedparser.datetimes import _parse_date
+from connectors.rss.dates import parse_date as _parse_date
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 MEDIA_TYPES = frozenset({"application/feed+json", "application/json"})

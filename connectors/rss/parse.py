@@ -70,12 +70,13 @@ def _plain_paragraphs(value: str) -> list[str]:
 
 
 def _detail_type(entry: Any, key: str) -> str | None:
-    detail = entry.get(f"{key}_detail")
+    """The type of a text construct; `key` is 'title_detail' or 'summary_detail'."""
+    detail = entry.get(key)
     return detail.get("type") if detail else None
 
 
 def _timestamp(entry: Any, key: str) -> datetime | None:
-    parsed = dict.get(entry, f"{key}_parsed")  # plain dict.get: no feedparser updated->published alias
+    parsed = dict.get(entry, key)  # plain dict.get: no feedparser updated->published alias
     if not parsed:
         return None
     try:
@@ -163,9 +164,9 @@ def normalise_entry(entry: Any, *, feed_url: str, feed_title: str, feed_language
     doc_base = base_url or feed_url
     link = _entry_link(entry, doc_base)
     guid = entry.get("id") or None
-    title = _text(entry.get("title", "") or "", _detail_type(entry, "title"))
+    title = _text(entry.get("title", "") or "", _detail_type(entry, "title_detail"))
     summary_raw = entry.get("summary", "") or ""
-    summary_type = _detail_type(entry, "summary")
+    summary_type = _detail_type(entry, "summary_detail")
 
     content = _richest_content(entry)
     content_html = text = ""
@@ -203,8 +204,8 @@ def normalise_entry(entry: Any, *, feed_url: str, feed_title: str, feed_language
                 text, text_source = summary, "summary"
 
     content_hash = hashlib.sha256("\x1f".join((title, summary, text)).encode()).hexdigest()[:32]
-    published = _timestamp(entry, "published") or _timestamp(entry, "updated")
-    updated = _timestamp(entry, "updated")
+    updated = _timestamp(entry, "updated_parsed")
+    published = _timestamp(entry, "published_parsed") or updated
     date_status: DateStatus = "ok"
     if published is None:
         date_status = "missing"
@@ -350,7 +351,7 @@ def _parse_with_feedparser(result: ParsedFeed, data: bytes, *, headers: dict[str
         return
     feed = parsed.get("feed", {})
     result.version = parsed.get("version") or ""
-    result.title = _text(feed.get("title", "") or "", _detail_type(feed, "title"))
+    result.title = _text(feed.get("title", "") or "", _detail_type(feed, "title_detail"))
     result.language = _language(feed.get("language"))
     result.ttl_s = ttl_seconds(feed.get("ttl"), feed.get("sy_updateperiod"), feed.get("sy_updatefrequency"))
     if parsed.get("bozo"):
