@@ -40,14 +40,27 @@ def wait_for_services(settings: Settings, timeout_s: float) -> None:
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     retention_ms = str(int(settings.retention_hours * 3600 * 1000))
     bounded = {"retention.ms": retention_ms, "cleanup.policy": "delete"}
-    return {settings.topic_raw: bounded, settings.topic_annotated: bounded, settings.topic_dead: bounded}
+    # Compacted: the latest value per key is kept for good. noida compacts only when segment.ms and
+    # min.cleanable.dirty.ratio are set; Kafka honours the same settings. Tombstones stay a day, so a worker
+    # that was away less than that sees a removal as a tombstone (longer: it drops feeds it no longer finds).
+    compacted = {"cleanup.policy": "compact", "segment.ms": str(settings.registry_compaction_segment_ms),
+                 "min.cleanable.dirty.ratio": str(settings.registry_compaction_dirty_ratio),
+                 "delete.retention.ms": str(24 * 3600 * 1000)}
+    return {settings.topic_raw: bounded, settings.topic_annotated: bounded, settings.topic_dead: bounded,
+            settings.topic_candidates: bounded, settings.topic_feeds: compacted, settings.topic_feed_state: compacted,
+            settings.dedup_changelog: compacted}
+
+
+def topic_partitions(settings: Settings, name: str) -> int:
+    """The feed list is small and read whole by every process: one partition keeps its edits in order."""
+    return 1 if name == settings.topic_feeds else settings.topic_partitions
 
 
 def create_topics(settings: Settings) -> None:
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id=f"{settings.app_id}-admin")
     try:
         existing = set(admin.list_topics())
-        wanted = [NewTopic(name, settings.topic_partitions, settings.topic_replication, topic_configs=config)
+        wanted = [NewTopic(name, topic_partitions(settings, name), settings.topic_replication, topic_configs=config)
                   for name, config in topic_configs(settings).items() if name not in existing]
         if wanted:
             try:

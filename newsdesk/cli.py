@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="newsdesk: RSS/Atom feeds in, annotated, searchable articles out (Kafka, Faust, "
                        "Elasticsearch).", no_args_is_help=True, add_completion=False)
-feeds_app = typer.Typer(help="Manage the feed list (kept under NEWSDESK_DATA_DIR; picked up live by `up`).",
+feeds_app = typer.Typer(help="Manage the feed list (under NEWSDESK_DATA_DIR, or in Kafka with "
+                             "NEWSDESK_REGISTRY=kafka; picked up live by `up`).",
                         no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
 err = Console(stderr=True)
@@ -64,9 +65,22 @@ def worker(ctx: typer.Context) -> None:
 
 
 def _registry(settings: Settings | None = None) -> FeedRegistry:
+    """NEWSDESK_REGISTRY=kafka: the shared feed list, read whole from its topics into memory (README "Feeds")."""
+    settings = settings or _settings()
+    if settings.registry == "kafka":
+        from connectors.rss.shared_registry import SharedFeedRegistry
+
+        logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))  # its INFO is noise here
+        try:
+            return SharedFeedRegistry(Path(":memory:"), settings.bootstrap, feeds_topic=settings.topic_feeds,
+                                      state_topic=settings.topic_feed_state, follow=False,
+                                      client_id=f"{settings.app_id}-cli", timeout_s=30)
+        except Exception as exc:
+            err.print(f"[red]cannot read the shared feed registry[/red] ({settings.bootstrap}): {exc}")
+            raise typer.Exit(1) from exc
     from connectors.rss.registry import FeedRegistry
 
-    return FeedRegistry((settings or _settings()).registry_path)
+    return FeedRegistry(settings.registry_path)
 
 
 def _check_urls(urls: list[str]) -> None:

@@ -1,5 +1,8 @@
 """The feed list, per-feed settings, schedule and health, and the dedup memory, in SQLite under the data directory.
 
+This is the single-host registry (NEWSDESK_REGISTRY=sqlite, the default); `shared_registry` keeps the same
+tables as each host's copy of the Kafka topics that several hosts share.
+
 SQLite (WAL) lets `newsdesk feeds add` write while workers poll: the poller re-reads the due feeds every few
 seconds, so a new feed is picked up without a restart. Several worker processes on one host share the file:
 each polls only the feeds it owns (see `feed_partition`), and `claim` takes a feed atomically (a lease on
@@ -72,6 +75,7 @@ MIGRATIONS = (
     ("feeds", "schedule_reason", "TEXT"),
     ("feeds", "feed_ttl_s", "REAL"),
     ("feeds", "items_checked_at", "REAL"),  # last poll whose items were triaged (a 200)
+    ("feeds", "reset_token", "TEXT"),  # shared registry: the operator's last `enable` this copy applied
     ("seen", "last_seen_at", "REAL"),
     ("seen", "version", "INTEGER NOT NULL DEFAULT 0"),
 )
@@ -114,6 +118,7 @@ class Feed:
     schedule_reason: str | None = None
     feed_ttl_s: float | None = None
     items_checked_at: float | None = None
+    reset_token: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Feed:
