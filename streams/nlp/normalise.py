@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from streams.records import Entity, EntityType
 
@@ -19,6 +20,8 @@ LABELS: dict[str, EntityType] = {
     "GPE": "LOC", "LOC": "LOC", "FAC": "LOC",
     "NORP": "MISC", "EVENT": "MISC", "PRODUCT": "MISC", "WORK_OF_ART": "MISC", "LAW": "MISC", "MISC": "MISC",
 }
+# What models emit and the project drops on purpose (OntoNotes numeric/temporal labels and LANGUAGE).
+DROPPED = frozenset({"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL", "CARDINAL", "LANGUAGE"})
 
 _EDGE_JUNK = re.compile(r"^[\W_]+|[\W_]+$")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
@@ -28,8 +31,13 @@ _LEADING_ARTICLE = re.compile(r"^(?:the|la|le|il|lo|l'|l’|les|el|los|las|der|d
 @dataclass(frozen=True)
 class Mention:
     text: str
-    label: str  # the model's own label
+    label: str  # the model's own label, or PER/ORG/LOC/MISC when a rule or propagation set it
     start: int  # character offset
+    source: str = "model"  # "model", "rule" (streams/nlp/rules.py) or "propagated" (streams/nlp/propagate.py)
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
 
 
 def clean_surface(text: str) -> str:
@@ -40,6 +48,7 @@ def clean_surface(text: str) -> str:
     return _EDGE_JUNK.sub("", text)
 
 
+@lru_cache(maxsize=1 << 16)  # the same surfaces recur across an article and a batch; bounded for long runs
 def fold(text: str) -> str:
     """Comparison form: accents removed, case folded, leading article dropped, whitespace collapsed."""
     decomposed = unicodedata.normalize("NFKD", text)
