@@ -1,13 +1,20 @@
-"""Keyword topic tagger (IPTC top level), multilingual by data."""
+"""IPTC topic tagger: definitions in data, multilingual tagging, batching, confidence floor, keyword stems."""
 
 import pytest
 
 from streams.nlp import topics
 
 
-def test_all_17_iptc_subjects_are_defined() -> None:
-    rules = topics.rules()
-    assert len(rules) == 17 and len({r.code for r in rules}) == 17
+def test_all_17_iptc_subjects_are_defined_with_descriptions_and_stems() -> None:
+    defs = topics.definitions()
+    assert len(defs) == 17 and len({d["code"] for d in defs}) == 17
+    assert all(set(d["description"]) >= {"en", "it", "fr"} and d["stems"] for d in defs)
+
+
+def test_shipped_head_matches_the_data() -> None:
+    """Editing the examples or descriptions without `python -m streams.nlp.topics --build` must fail here."""
+    weights, bias = topics._head()
+    assert weights.shape == (512, 17) and bias.shape == (17,)
 
 
 @pytest.mark.parametrize(("title", "text", "expected"), [
@@ -18,10 +25,43 @@ def test_all_17_iptc_subjects_are_defined() -> None:
      "economy, business and finance"),
     ("Missiles hit the city", "The army said the attack by drones and missiles was repelled; war goes on.",
      "conflict, war and peace"),
+    ("Le pape reçoit les évêques", "Le souverain pontife a présidé une messe avec les fidèles.", "religion"),
+    ("Grève à l'usine", "Les syndicats réclament une hausse des salaires pour les ouvriers.", "labour"),
+    ("Allerta meteo", "Previsti temporali, grandine e un calo delle temperature nel fine settimana.", "weather"),
 ])
 def test_top_topic(title: str, text: str, expected: str) -> None:
-    assert topics.tag(title, text)[0].name == expected
+    found = topics.tag(title, text)
+    assert found and found[0].name == expected and 0 < found[0].score <= 1
 
 
-def test_no_keywords_no_topic() -> None:
+def test_tag_many_is_tag_per_item_and_keeps_empty_positions() -> None:
+    items = [("Sinner vince a Torino", "Il tennista batte Fritz in due set."), ("", ""),
+             ("Vaccine approved", "Regulators cleared the new flu vaccine for older patients.")]
+    batched = topics.tag_many(items)
+    assert batched[1] == [] and batched[0] == topics.tag(*items[0]) and batched[2] == topics.tag(*items[2])
+    assert batched[0][0].name == "sport" and batched[2][0].name == "health"
+
+
+def test_no_topic_for_text_without_a_subject() -> None:
     assert topics.tag("Lorem ipsum", "dolor sit amet") == []
+    assert topics.tag("", "   ") == []
+
+
+def test_a_close_second_topic_is_kept_and_scores_are_ranked() -> None:
+    found = topics.tag("Putin e Xi: colloquio sulla cooperazione militare",
+                       "Il presidente russo e il leader cinese parlano di alleanza militare e di guerra in Ucraina.")
+    assert {t.name for t in found[:2]} == {"politics", "conflict, war and peace"}
+    scores = [t.score for t in found]
+    assert scores == sorted(scores, reverse=True) and scores[-1] >= topics.SECOND_RATIO * scores[0] - 1e-3
+
+
+def test_keyword_scores_count_word_starts_once_per_word() -> None:
+    codes = [d["code"] for d in topics.definitions()]
+    row = topics.keyword_scores(["Economia: l'economy cresce. Preeconomia no."])[0]
+    assert row[codes.index("medtop:04000000")] == pytest.approx(1.0)
+    assert topics.keyword_scores(["nothing here"]).sum() == 0
+
+
+def test_lead_cuts_at_a_word_boundary() -> None:
+    lead = topics.lead("Title", "word " * 100, chars=22)
+    assert lead == "Title. word word word word" and len(lead) <= len("Title. ") + 22
