@@ -190,7 +190,7 @@ def _occurrences(text: str, tokens: Sequence[Token], title_end: int, forms: dict
     return added
 
 
-@lru_cache(maxsize=1 << 16)  # once per token text, not per token
+@lru_cache(maxsize=4096)  # once per token text within a batch; small, so a long run stays flat
 def _first_word(text: str) -> str:
     match = _WORD_RUN.match(text)
     return match.group().casefold() if match else text[:1]

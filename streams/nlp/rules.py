@@ -75,7 +75,7 @@ def _active_contexts(text: str, rules: RuleSet) -> set[str]:
     return {name for name, (minimum, cues) in rules.contexts.items() if len(cues & words) >= minimum}
 
 
-@lru_cache(maxsize=1 << 16)  # once per token text, not per token
+@lru_cache(maxsize=4096)  # once per token text within a batch; small, so a long run stays flat
 def _first_word(text: str) -> str:
     match = _WORD_RUN.match(text)
     return match.group() if match else text[:1]
