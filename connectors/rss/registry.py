@@ -87,6 +87,12 @@ CREATE INDEX IF NOT EXISTS feeds_by_next_poll ON feeds (enabled, next_poll_at);
 SETTABLE = frozenset({"title", "interval_s", "language", "full_text", "tags"})
 
 
+def check_settable(settings: dict[str, Any]) -> None:
+    unknown = set(settings) - SETTABLE
+    if unknown:
+        raise ValueError(f"not a per-feed setting: {', '.join(sorted(unknown))}")
+
+
 def feed_partition(url: str, partitions: int) -> int:
     """The stable partition (0..partitions-1) a feed belongs to: the worker owning it polls it."""
     digest = hashlib.sha256(url.encode()).digest()
@@ -197,9 +203,7 @@ class FeedRegistry:
 
     def configure(self, url: str, **settings: Any) -> bool:
         """Change per-feed settings (title, interval_s, language, full_text, tags); False if no such feed."""
-        unknown = set(settings) - SETTABLE
-        if unknown:
-            raise ValueError(f"not a per-feed setting: {', '.join(sorted(unknown))}")
+        check_settable(settings)
         if not settings:
             return self.get(url) is not None
         values = {k: (json.dumps(_unique(v)) if k == "tags" else int(v) if k == "full_text" else v)

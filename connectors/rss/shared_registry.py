@@ -30,7 +30,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from connectors.rss.registry import SETTABLE, FeedRegistry, _unique
+from connectors.rss.registry import FeedRegistry, _unique, check_settable
 
 log = logging.getLogger(__name__)
 
@@ -233,9 +233,7 @@ class SharedFeedRegistry(FeedRegistry):
         return added
 
     def configure(self, url: str, **settings: Any) -> bool:
-        unknown = set(settings) - SETTABLE
-        if unknown:
-            raise ValueError(f"not a per-feed setting: {', '.join(sorted(unknown))}")
+        check_settable(settings)
         if url not in self.configs:
             return False
         if settings:

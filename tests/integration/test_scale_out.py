@@ -16,14 +16,13 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from connectors.rss.registry import feed_partition
 from tests.integration.conftest import Pipeline, wait_until
+from tests.loopback import QuietHandler, serve
 
 FEEDS = 20
 PARTITIONS = 4
@@ -42,24 +41,15 @@ class CountingFeeds:
         self.lock = threading.Lock()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 with outer.lock:
                     outer.requests.append((time.monotonic(), self.path, self.headers.get("User-Agent", "")))
                 number = int(re.sub(r"\D", "", self.path) or 0)
                 body = EMPTY_FEED % number
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(200, "application/rss+xml", body)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.base = serve(Handler)
 
     @property
     def urls(self) -> list[str]:

@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from kafka import KafkaConsumer, TopicPartition
 from connectors.rss.registry import feed_partition
 from tests.integration.conftest import Pipeline, wait_until
 from tests.integration.test_scale_out import ownership
+from tests.loopback import QuietHandler, serve
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ class Feeds:
         self.lock = threading.Lock()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 sent = self.headers.get("If-None-Match")
                 with outer.lock:
@@ -69,19 +69,9 @@ class Feeds:
                 body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {number}</title>'
                         f"<link>https://news.example.org/</link><description>d</description>{item}"
                         f"</channel></rss>").encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("ETag", etag)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(200, "application/rss+xml", body, {"ETag": etag})
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.base = serve(Handler)
 
     @property
     def urls(self) -> list[str]:

@@ -591,10 +591,8 @@ def test_a_full_text_failure_keeps_the_summary_and_the_feed_healthy(tmp_path: Pa
 
 def test_full_text_end_to_end_with_the_real_fetcher_and_extractor(tmp_path: Path) -> None:
     """A loopback server: a summary-only feed and its article page; the real FeedFetcher and fetch_full_text."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from connectors.rss.fetch import FeedFetcher
+    from tests.loopback import QuietHandler, serve
 
     paragraphs = [f"Paragraph {i} of the council's long report on the harbour, the ferry line and the budget "
                   f"that the city approved after a debate lasting well into the night." for i in range(8)]
@@ -603,25 +601,16 @@ def test_full_text_end_to_end_with_the_real_fetcher_and_extractor(tmp_path: Path
             + "</article><footer>Copyright</footer></body></html>").encode()
     served: dict[str, tuple[str, bytes]] = {}
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             content_type, body = served.get(self.path, ("text/plain", b""))
-            self.send_response(200 if self.path in served else 404)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_body(200 if self.path in served else 404, content_type, body)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    server, base = serve(Handler)
     served["/feed.xml"] = ("application/rss+xml", rss(item(f"{base}/story", title="Council approves the harbour "
                                                             "budget", summary="The council said yes."),
                                                        item(f"{base}/missing", summary="Gone page.")))
     served["/story"] = ("text/html; charset=utf-8", page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         registry = FeedRegistry(tmp_path / "r.sqlite3")
         registry.add([f"{base}/feed.xml"], full_text=True)
