@@ -143,6 +143,16 @@ class Pipeline:
             return int(es.count(index="articles", query=query or {"match_all": {}})["count"])
 
 
+def stop_all(pipeline: Pipeline, *workers: subprocess.Popen[bytes] | None) -> None:
+    """Test clean-up: extra workers first (SIGTERM), then the pipeline, whatever state a failure left."""
+    for worker in workers:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(90)
+    if pipeline.process and pipeline.process.poll() is None:
+        pipeline.stop()
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     running = Pipeline(tmp_path_factory.mktemp("newsdesk"))

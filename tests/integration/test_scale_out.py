@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from connectors.rss.registry import feed_partition
-from tests.integration.conftest import Pipeline, wait_until
+from tests.integration.conftest import Pipeline, stop_all, wait_until
 from tests.loopback import QuietHandler, serve
 
 FEEDS = 20
@@ -147,8 +147,4 @@ def test_two_workers_split_the_feeds_and_one_takes_over_when_the_other_stops(
         code, _ = pipeline.stop()
         assert code == 0
     finally:
-        if worker_b and worker_b.poll() is None:
-            worker_b.send_signal(signal.SIGTERM)
-            worker_b.wait(90)
-        if pipeline.process and pipeline.process.poll() is None:
-            pipeline.stop()
+        stop_all(pipeline, worker_b)

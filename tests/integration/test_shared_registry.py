@@ -24,7 +24,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from connectors.rss.registry import feed_partition
-from tests.integration.conftest import Pipeline, wait_until
+from tests.integration.conftest import Pipeline, stop_all, wait_until
 from tests.integration.test_scale_out import ownership
 from tests.loopback import QuietHandler, serve
 
@@ -217,8 +217,4 @@ def test_hosts_share_feeds_state_and_dedup_through_kafka(tmp_path: Path, feeds: 
                    if f["url"] in feeds.urls)
         assert len([m for m in raw_messages(pipeline, "articles.raw") if m["url"] == SHARED_STORY]) == 1
     finally:
-        if worker_b and worker_b.poll() is None:
-            worker_b.send_signal(signal.SIGTERM)
-            worker_b.wait(90)
-        if pipeline.process and pipeline.process.poll() is None:
-            pipeline.stop()
+        stop_all(pipeline, worker_b)

@@ -156,10 +156,8 @@ def test_rule_data_is_well_formed() -> None:
 
 
 def test_every_english_model_label_is_mapped_or_dropped() -> None:
-    spacy = pytest.importorskip("spacy")
     from streams.nlp import models
 
     labels = set(models.load("en_core_web_sm").get_pipe("ner").labels)  # type: ignore[attr-defined]
     assert labels and labels <= set(LABELS) | DROPPED
     assert not set(LABELS) & DROPPED
-    assert spacy is not None

@@ -2,7 +2,6 @@
 
 import re
 
-import pytest
 import spacy
 from spacy.tokens import Span
 
@@ -57,8 +56,7 @@ def test_institution_rules_mark_whole_institutions() -> None:
 
 def test_training_corpus_is_well_formed_and_shares_no_sentence_with_the_held_out_split() -> None:
     documents = corpus("it")
-    if not documents:
-        pytest.skip("no training corpus in this checkout")
+    assert len(documents) >= 300  # the corpus is part of the repository
     assert not problems(documents)
     heldout = load(GOLD / "it.jsonl", "heldout")
     sentences = {s.strip() for d in heldout for s in re.split(r"(?<=[.!?»])\s+", d.body) if len(s.strip()) > 40}
