@@ -13,7 +13,8 @@
    reports p50/p90/p99 of (record timestamp on articles.annotated - record timestamp on articles.raw).
 5. Stops the pipeline with SIGTERM and waits for it.
 6. Times spaCy's nlp.pipe on the same texts (title + "\\n\\n" + text, the string the annotator reads) with the
-   language's configured model loaded as streams/nlp/models.py loads it: n_process=2 (median of --runs) and
+   language's configured model loaded as streams/nlp/models.py loads it: n_process=2 (median of --runs, the first
+   run before the pipeline, the others after it: this VM drifts) and
    n_process=1; and, for reference, newsdesk's whole Annotator (language id + NER + normalising + topics).
 7. Prints a summary block to paste into docs/benchmarks.md, with the CPU seconds each process of the pipeline
    used in the measured window and how many cores other people's jobs took meanwhile ("others").
@@ -62,6 +63,7 @@ ALIAS = "articles"
 PIPE_BATCH_SIZE = 64
 POLL_S = 0.5  # a _count scans the index (~50 ms at 1k documents on noida): poll gently
 REPORT_S = 10.0
+STEADY = (0.1, 0.9)  # the share of documents between which the steady-state rate is measured
 
 # -- synthetic articles ----------------------------------------------------------------------------------
 
@@ -447,6 +449,7 @@ class Timing:
     seconds: float
     own_cores: float
     busy_cores: float | None  # the whole machine; busy - own = other people's jobs stealing cores
+    progress: list[tuple[float, int]] = field(default_factory=list)  # (seconds from start, documents done)
 
     def describe(self, count: int) -> str:
         text = f"{count / self.seconds:.1f} docs/s ({self.seconds:.1f}s, own {self.own_cores:.2f} cores"
@@ -464,6 +467,26 @@ def timed(action: Callable[[], object]) -> Timing:
     return Timing(seconds, (own_after - own_before) / seconds, busy)
 
 
+def steady_rate(progress: list[tuple[float, int]], total: int, low: float = STEADY[0],
+                high: float = STEADY[1]) -> float | None:
+    """Documents per second between the moments `low` and `high` of `total` were done (linear interpolation
+    between samples): the rate once a run is under way, without its start (processes spawning, the first
+    batch filling, the producer still sending) and its tail (the last batch finishing alone)."""
+    def moment(target: float) -> float | None:
+        previous = (0.0, 0)
+        for seconds, done in progress:
+            if done >= target:
+                (t0, d0), (t1, d1) = previous, (seconds, done)
+                return t1 if d1 == d0 else t0 + (t1 - t0) * (target - d0) / (d1 - d0)
+            previous = (seconds, done)
+        return None
+
+    start, end = moment(low * total), moment(high * total)
+    if start is None or end is None or end <= start:
+        return None
+    return (high - low) * total / (end - start)
+
+
 @dataclass
 class PipelineResult:
     annotated_s: float | None = None
@@ -477,6 +500,7 @@ class PipelineResult:
     log_tail: str = ""
     latency_rate: float | None = None  # articles/s offered during the latency measure
     latencies: list[float] = field(default_factory=list)  # produce -> annotated, seconds, sorted
+    timeline: list[tuple[float, int]] = field(default_factory=list)  # (seconds from t0, annotated)
 
 
 @dataclass(frozen=True)
@@ -508,9 +532,10 @@ def first_dead_letter(bootstrap: str) -> str:
 
 
 def await_articles(pipeline: Pipeline, counter: TopicCounter, base: Counts, count: int, t0: float,
-                   timeout_s: float, progress: bool) -> tuple[float, float | None]:
+                   timeout_s: float, progress: bool,
+                   timeline: list[tuple[float, int]] | None = None) -> tuple[float, float | None]:
     """Seconds from t0 until `count` more articles are in articles.annotated, and until they are indexed
-    (None when the pipeline does not index).
+    (None when the pipeline does not index). `timeline` receives (seconds from t0, articles annotated) samples.
 
     Fails fast when the pipeline dead-letters anything (the count would never be reached) or exits.
     """
@@ -519,7 +544,10 @@ def await_articles(pipeline: Pipeline, counter: TopicCounter, base: Counts, coun
     last_report, last_snapshot = t0, cpu_snapshot(pipeline.process.pid)
     while True:
         now = time.monotonic()
-        if annotated_s is None and counter.count(TOPIC_ANNOTATED) >= base.annotated + count:
+        annotated = counter.count(TOPIC_ANNOTATED)
+        if timeline is not None:
+            timeline.append((now - t0, annotated - base.annotated))
+        if annotated_s is None and annotated >= base.annotated + count:
             annotated_s = now - t0
             if not pipeline.indexing:
                 return annotated_s, None
@@ -652,7 +680,7 @@ def run_pipeline(articles: list[Article], warmup: list[Article], latency_article
         produce(producer, articles)
         result.produce_s = time.monotonic() - t0
         result.annotated_s, result.indexed_s = await_articles(pipeline, counter, base, len(articles), t0,
-                                                              timeout_s, progress=True)
+                                                              timeout_s, progress=True, timeline=result.timeline)
         cpu_after = cpu_snapshot(pipeline.process.pid)
         if cpu_before is not None and cpu_after is not None:
             result.cpu = {role: seconds - cpu_before.seconds.get(role, 0.0)
@@ -704,9 +732,16 @@ def time_nlp_pipe(texts: list[str], n_process: int, spec: str) -> Timing:
     from streams.nlp import models
 
     nlp = models.load(spec)
-    docs: list[Any] = []
-    timing = timed(lambda: docs.extend(nlp.pipe(texts, n_process=n_process, batch_size=PIPE_BATCH_SIZE)))
-    assert len(docs) == len(texts)
+    done_at: list[float] = []
+
+    def run() -> None:
+        started = time.monotonic()
+        for _ in nlp.pipe(texts, n_process=n_process, batch_size=PIPE_BATCH_SIZE):
+            done_at.append(time.monotonic() - started)
+
+    timing = timed(run)
+    assert len(done_at) == len(texts)
+    timing.progress = [(seconds, index + 1) for index, seconds in enumerate(done_at)]
     return timing
 
 
@@ -791,7 +826,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=1000, help="articles to measure (default 1000)")
     parser.add_argument("--words", type=int, default=500, help="words per article (default 500)")
     parser.add_argument("--nlp-workers", type=int, default=2, help="NEWSDESK_NLP_WORKERS (default 2)")
-    parser.add_argument("--runs", type=int, default=2, help="runs of the nlp.pipe(n_process=2) baseline; median")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="runs of the nlp.pipe(n_process=2) baseline, the first before the pipeline; median")
     parser.add_argument("--warmup", type=int, default=20, help="warm-up articles, not counted (default 20)")
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for all articles")
@@ -823,35 +859,46 @@ def main(argv: list[str] | None = None) -> int:
     mean_words = statistics.mean(len(t.split()) for t in texts)
     print(f"generated {len(articles)} articles, {mean_words:.0f} words on average (title + text)", flush=True)
 
+    # This VM's speed drifts by up to ~20% over minutes: the first baseline run goes before the pipeline and
+    # the others after it, so the median is not taken on one side of the pipeline's run only.
+    print(f"nlp.pipe(n_process=2, batch_size={PIPE_BATCH_SIZE}) x {args.runs} (run 1 before the pipeline)",
+          flush=True)
+    pipe2_timings = [time_nlp_pipe(texts, n_process=2, spec=spec)]
+    print(f"  run 1: {pipe2_timings[-1].describe(len(texts))}", flush=True)
+
     pipeline = run_pipeline(articles, warmup, latency, args.nlp_workers, args.timeout, args.keep_data,
                             args.with_index, args.latency_seconds)
 
-    print(f"nlp.pipe(n_process=2, batch_size={PIPE_BATCH_SIZE}) x {args.runs}", flush=True)
-    pipe2_timings = []
-    for run in range(args.runs):
+    for run in range(1, args.runs):
         pipe2_timings.append(time_nlp_pipe(texts, n_process=2, spec=spec))
-        print(f"  run {run + 1}: {pipe2_timings[-1].describe(len(texts))}", flush=True)
+        print(f"  nlp.pipe(n_process=2) run {run + 1}: {pipe2_timings[-1].describe(len(texts))}", flush=True)
     pipe2_runs = [len(texts) / t.seconds for t in pipe2_timings]
     pipe2 = statistics.median(pipe2_runs)
+    pipe2_steady_runs = [r for t in pipe2_timings if (r := steady_rate(t.progress, len(texts))) is not None]
+    pipe2_steady = statistics.median(pipe2_steady_runs) if pipe2_steady_runs else None
     print(f"nlp.pipe(n_process=1, batch_size={PIPE_BATCH_SIZE})", flush=True)
     pipe1_timing = time_nlp_pipe(texts, n_process=1, spec=spec)
     pipe1 = len(texts) / pipe1_timing.seconds
     print(f"  {pipe1_timing.describe(len(texts))}", flush=True)
     annotator_timing: Timing | None = None
     annotator_rate: float | None = None
+    from newsdesk.settings import Settings
+
+    batch = Settings().nlp_batch_size  # NEWSDESK_NLP_BATCH_SIZE, as the pipeline's annotate agent takes them
     if args.annotator_reference:
-        print("newsdesk Annotator, this process, batches of 32", flush=True)
-        annotator_timing = time_annotator(articles, batch_size=32)
+        print(f"newsdesk Annotator, this process, batches of {batch}", flush=True)
+        annotator_timing = time_annotator(articles, batch_size=batch)
         annotator_rate = len(articles) / annotator_timing.seconds
         print(f"  {annotator_timing.describe(len(articles))}", flush=True)
 
-    print(f"newsdesk AnnotatorPool without Kafka, {args.nlp_workers} processes, batches of 32", flush=True)
-    pool_timing = time_pool(articles, 32, args.nlp_workers)
+    print(f"newsdesk AnnotatorPool without Kafka, {args.nlp_workers} processes, batches of {batch}", flush=True)
+    pool_timing = time_pool(articles, batch, args.nlp_workers)
     pool_rate = len(articles) / pool_timing.seconds
     print(f"  {pool_timing.describe(len(articles))}", flush=True)
 
     end_to_end = rate(len(articles), pipeline.indexed_s)
     annotation = rate(len(articles), pipeline.annotated_s)
+    annotation_steady = steady_rate(pipeline.timeline, len(articles))
     lines = [
         f"date:      {date}",
         f"machine:   {os.cpu_count()} cores (nproc {_nproc()}), {cpu_model()}, load average before "
@@ -892,6 +939,9 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio annotation stage / AnnotatorPool without Kafka:  {fmt_ratio(annotation, pool_rate)}",
         f"ratio end to end / nlp.pipe(n_process=2):        {fmt_ratio(end_to_end, pipe2)}",
         f"ratio annotation stage / nlp.pipe(n_process=2):  {fmt_ratio(annotation, pipe2)}",
+        f"steady state ({STEADY[0]:.0%} -> {STEADY[1]:.0%} of the documents done): annotation stage "
+        f"{fmt_rate(annotation_steady)}, nlp.pipe(n_process=2) {fmt_rate(pipe2_steady)} (runs: "
+        f"{', '.join(fmt_rate(r) for r in pipe2_steady_runs)}); ratio {fmt_ratio(annotation_steady, pipe2_steady)}",
     ]
     if pipeline.latencies:
         values = pipeline.latencies

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
 
     # NLP.
     nlp_workers: int = Field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
-    nlp_batch_size: int = 32
+    nlp_batch_size: int = 64
     nlp_batch_within_s: float = 0.5
     nlp_batches_in_flight: int = Field(default=2, ge=1)
     nlp_models: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_MODELS))

@@ -8,12 +8,15 @@ Only after the acknowledgement is an article remembered as seen, so a crash betw
 Per poll: take the feed (an atomic lease in the registry), conditional GET, parse, sort the items into new /
 updated / known (`FeedRegistry.triage`), fetch the full text of the ones to produce when the feed asks for it,
 produce, remember, then plan the next poll (`connectors.rss.schedule`) from what happened and record health.
+A 200 whose body is byte-identical to the last one processed in full (servers without validators, or that
+ignore them) is handled like a 304: nothing to parse or triage.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import html
 import inspect
 import logging
@@ -46,6 +49,11 @@ def _default_full_text() -> FullTextFetch | None:
 
 class ProduceError(Exception):
     """The broker did not take an article: not the feed's fault, so not counted against its health."""
+
+
+def body_digest(body: bytes) -> str:
+    """What tells an unchanged 200 from a changed one (BLAKE2b: ~80x cheaper than parsing, bench/parsing.py)."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 class FeedPoller:
@@ -83,6 +91,9 @@ class FeedPoller:
         # how often an unchanged item's sighting is written again: often enough that an id still in a feed is
         # never forgotten by the dedup ttl, rarely enough that a poll writes only what changed
         self.touch_after_s = min(86400.0, self.dedup_ttl_s / 4) if self.dedup_ttl_s else 86400.0
+        # feed url -> (digest of the last body processed without error, when): an identical body within
+        # touch_after_s is a 304 in all but name. In memory: after a restart or a rebalance one full poll.
+        self._last_body: dict[str, tuple[str, float]] = {}
 
     # -- which feeds, when -----------------------------------------------------------------------------------
 
@@ -222,16 +233,32 @@ class FeedPoller:
                                   last_modified=result.last_modified or feed.last_modified, new_items=0, produced=0,
                                   max_age_s=max_age, ttl_s=None, items_checked=False)
             return 0
+        digest = body_digest(result.body or b"")
+        last = self._last_body.pop(feed.url, None)  # put back only once this body is fully processed
+        if last is not None and last[0] == digest and self.clock() - last[1] < self.touch_after_s:
+            self._last_body[feed.url] = last
+            await self._succeeded(feed, etag=result.etag or feed.etag,
+                                  last_modified=result.last_modified or feed.last_modified, new_items=0, produced=0,
+                                  max_age_s=max_age, ttl_s=None, items_checked=False)
+            return 0
+        produced, ok = await self._process(feed, result, retry_after, max_age)
+        if ok:
+            self._last_body[feed.url] = (digest, self.clock())
+        return produced
+
+    async def _process(self, feed: Feed, result: Any, retry_after: float | None,
+                       max_age: float | None) -> tuple[int, bool]:
+        """Parse a 200, triage and produce its articles: (articles produced, whether the feed counted as a
+        success). Raises if an article could not be produced."""
         parsed = await asyncio.to_thread(parse_feed, result.body, feed_url=feed.url, headers=result.headers)
         ttl = getattr(parsed, "ttl_s", None)
         if not parsed.articles:
             if parsed.problem:
                 await self._failed(feed, parsed.problem, retry_after_s=retry_after, max_age_s=max_age)
-            else:
-                await self._succeeded(feed, etag=result.etag, last_modified=result.last_modified, new_items=0,
-                                      produced=0,
-                                max_age_s=max_age, ttl_s=ttl, title=parsed.title)
-            return 0
+                return 0, False
+            await self._succeeded(feed, etag=result.etag, last_modified=result.last_modified, new_items=0,
+                                  produced=0, max_age_s=max_age, ttl_s=ttl, title=parsed.title)
+            return 0, True
         if parsed.problem:
             log.info("feed %s: salvaged %d entries from a malformed feed (%s)",
                      feed.url, len(parsed.articles), parsed.problem)
@@ -251,6 +278,7 @@ class FeedPoller:
         reserved = {aid: loop.create_future() for aid in triage.to_produce if aid not in others}
         self._producing.update(reserved)
         produced: dict[str, tuple[str, int]] = {}
+        complete = True
         try:
             to_produce = [self._prepare(a, feed, triage.versions.get(aid)) for aid, a in articles.items()
                           if aid in reserved]
@@ -274,6 +302,8 @@ class FeedPoller:
                 for aid, done in others.items():
                     if await asyncio.shield(done):  # produced by the other poll: shown by this feed too
                         shown[aid] = hashes[aid]
+                    else:
+                        complete = False  # nobody produced it: this feed's next poll must not skip its body
                 if produced or shown:
                     await asyncio.to_thread(self.registry.record_items, feed.url, produced=produced, shown=shown,
                                             now=self.clock())
@@ -289,7 +319,7 @@ class FeedPoller:
         if produced:
             log.info("feed %s: produced %d new and %d updated articles", feed.url, new_here,
                      len(produced) - new_here)
-        return len(produced)
+        return len(produced), complete
 
     def _prepare(self, article: Article, feed: Feed, last_version: int | None) -> Article:
         """Apply the feed's settings and make an update's version strictly higher than the last produced one."""

@@ -15,6 +15,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from streams.nlp.annotate import Annotator, Document
 from streams.records import Annotation
 
@@ -25,6 +27,10 @@ _annotator: Annotator | None = None
 def _init_worker(model_specs: dict[str, str], preload: list[str]) -> None:
     global _annotator
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The pool already runs one process per core; a BLAS thread pool inside each (numpy's OpenBLAS starts one
+    # thread per core for the topic encoder's matrix products) only competes with the other processes and spins:
+    # one thread each was ~5% faster in alternating runs (docs/benchmarks.md).
+    threadpool_limits(limits=1)
     _annotator = Annotator(model_specs)
     from streams.nlp import models, topics
 

@@ -638,3 +638,60 @@ def test_full_text_end_to_end_with_the_real_fetcher_and_extractor(tmp_path: Path
         assert (story["text_source"], missing["text_source"]) == ("fulltext", "summary")
     feed = registry.get(f"{base}/feed.xml")
     assert feed and feed.last_error is None and feed.consecutive_failures == 0
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the feed URL of every parse_feed call the poller makes (the real parser still runs)."""
+    from connectors.rss import poller as poller_module
+
+    calls: list[str] = []
+    real = poller_module.parse_feed
+
+    def counting(data: bytes, **kwargs: Any) -> Any:
+        calls.append(kwargs["feed_url"])
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(poller_module, "parse_feed", counting)
+    return calls
+
+
+def _no_validators(body: bytes) -> FetchResult:
+    """A 200 from a server that sends neither ETag nor Last-Modified, so every poll gets the whole body."""
+    return FetchResult(FEED, status=200, body=body, headers={"content-type": "application/rss+xml"})
+
+
+def test_an_identical_body_is_handled_like_a_304_and_a_changed_one_is_parsed(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    parses = _count_parses(monkeypatch)
+    a, b, c = (item(f"https://news.example.org/{x}") for x in "abc")
+    h.serve(FEED, _no_validators(rss(a, b)))
+    h.poll()
+    h.poll()
+    assert parses == [FEED] and len(h.produced) == 2
+    feed = h.registry.get(FEED)
+    assert feed and feed.last_success_at == h.clock.now and feed.consecutive_failures == 0
+    h.fetcher.script[FEED] = _no_validators(rss(a, b, c))
+    h.poll()
+    assert parses == [FEED, FEED]
+    assert [x.url for x in h.produced] == [f"https://news.example.org/{x}" for x in "abc"]
+
+
+def test_an_identical_body_is_processed_again_after_a_failure_and_after_the_touch_period(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    parses = _count_parses(monkeypatch)
+    body = rss(item("https://news.example.org/a"), item("https://news.example.org/b"))
+    h.serve(FEED, _no_validators(body))
+    h.fail_produce = lambda article: article.url == "https://news.example.org/b"
+    h.poll()
+    h.fail_produce = lambda article: False
+    h.poll(advance_s=POLICY.min_interval_s)  # same bytes: b was never acknowledged, so they are processed again
+    assert len(parses) == 2
+    assert [x.url for x in h.produced] == ["https://news.example.org/a", "https://news.example.org/b"]
+    h.poll(advance_s=h.poller.touch_after_s + 1)  # past the touch period: parsed so its items stay remembered
+    assert len(parses) == 3 and len(h.produced) == 2
+
+    h.serve(OTHER, b"<html><body>Not a feed</body></html>")
+    for _ in range(3):  # the same broken body is a failure every time, never a cached success
+        h.poll()
+    other = h.registry.get(OTHER)
+    assert other and other.consecutive_failures == 3 and parses.count(OTHER) == 3

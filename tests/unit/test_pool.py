@@ -33,3 +33,19 @@ def test_pool_annotates_and_survives_a_dead_worker() -> None:
         asyncio.run(run())
     finally:
         pool.close()
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_pool_workers_use_one_blas_thread_each() -> None:
+    """One process per core already: BLAS threads inside them would only compete (see pool._init_worker)."""
+    pool = AnnotatorPool({"*": DEFAULT_MODELS["en"], "en": DEFAULT_MODELS["en"]}, workers=1)
+    try:
+        threads = pool.executor.submit(_blas_threads).result(timeout=300)
+    finally:
+        pool.close()
+    assert threads and set(threads) == {1}
