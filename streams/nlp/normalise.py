@@ -40,6 +40,7 @@ class Mention:
         return self.start + len(self.text)
 
 
+@lru_cache(maxsize=4096)  # called several times per mention (rules, propagation, normalising): ~2% of Italian NER
 def clean_surface(text: str) -> str:
     text = " ".join(text.split())
     text = _POSSESSIVE.sub("", text)
