@@ -1,6 +1,6 @@
 """Annotation throughput and latency of `newsdesk up` against spaCy's own nlp.pipe on the same documents.
 
-    .venv/bin/python bench/pipeline_throughput.py --articles 1000 [--language it] [--with-index]
+    .venv/bin/python bench/pipeline_throughput.py --articles 1000 [--language it] [--with-index] [--pairs 3]
 
 1. Generates N synthetic news articles in --language (seeded, ~--words words each) full of capitalised people,
    organisations and places, so NER has real work to do.
@@ -16,6 +16,9 @@
    language's configured model loaded as streams/nlp/models.py loads it: n_process=2 (median of --runs, the first
    run before the pipeline, the others after it: this VM drifts) and
    n_process=1; and, for reference, newsdesk's whole Annotator (language id + NER + normalising + topics).
+   With --pairs N (before the latency step): N rounds of --pair-articles new articles, each through the pipeline
+   and then through nlp.pipe(n_process=2) on the same texts, and the median of the per-pair ratios (whole round
+   and steady state): this VM's speed drifts by more than 10% within minutes, and pairs cancel most of it.
 7. Prints a summary block to paste into docs/benchmarks.md, with the CPU seconds each process of the pipeline
    used in the measured window and how many cores other people's jobs took meanwhile ("others").
 
@@ -501,6 +504,7 @@ class PipelineResult:
     latency_rate: float | None = None  # articles/s offered during the latency measure
     latencies: list[float] = field(default_factory=list)  # produce -> annotated, seconds, sorted
     timeline: list[tuple[float, int]] = field(default_factory=list)  # (seconds from t0, annotated)
+    pairs: list[Pair] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -642,8 +646,49 @@ def percentile(values: list[float], share: float) -> float:
     return values[min(len(values) - 1, max(0, round(share * len(values) + 0.5) - 1))]
 
 
+@dataclass
+class Pair:
+    """One round of the paired measure: the pipeline, then nlp.pipe(n_process=2), on the same texts."""
+
+    pipeline_rate: float
+    pipeline_steady: float | None
+    pipe: Timing
+    pipe_steady: float | None
+
+    def ratio(self, steady: bool) -> float | None:
+        if steady:
+            return self.pipeline_steady / self.pipe_steady if self.pipeline_steady and self.pipe_steady else None
+        return self.pipeline_rate / (len(self.pipe.progress) / self.pipe.seconds)
+
+
+def run_pairs(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter, rounds: list[list[Article]],
+              spec: str, timeout_s: float) -> list[Pair]:
+    """This VM's speed drifts by more than 10% within minutes, so a ratio of two measurements minutes apart can
+    say little: alternate short rounds of the two on the same texts and keep the ratio of each pair. The pipeline
+    stays up and idle while nlp.pipe runs (its idle broker and worker take ~0.05 core)."""
+    pairs = []
+    for number, chunk in enumerate(rounds, 1):
+        base = counts(pipeline, counter)
+        timeline: list[tuple[float, int]] = []
+        t0 = time.monotonic()
+        produce(producer, chunk)
+        annotated_s, _ = await_articles(pipeline, counter, base, len(chunk), t0, timeout_s, progress=False,
+                                        timeline=timeline)
+        pipe = time_nlp_pipe([body(a) for a in chunk], n_process=2, spec=spec)
+        pair = Pair(len(chunk) / annotated_s, steady_rate(timeline, len(chunk)), pipe,
+                    steady_rate(pipe.progress, len(chunk)))
+        pairs.append(pair)
+        print(f"pair {number}: pipeline {pair.pipeline_rate:.1f} docs/s (steady {fmt_rate(pair.pipeline_steady)}), "
+              f"nlp.pipe(n_process=2) {pipe.describe(len(chunk))} (steady {fmt_rate(pair.pipe_steady)}); ratio "
+              f"{fmt_ratio(pair.pipeline_rate, len(chunk) / pipe.seconds)} (steady "
+              f"{fmt_ratio(pair.pipeline_steady, pair.pipe_steady)})", flush=True)
+        time.sleep(2.0)
+    return pairs
+
+
 def run_pipeline(articles: list[Article], warmup: list[Article], latency_articles: list[Article], nlp_workers: int,
-                 timeout_s: float, keep_data: bool, indexing: bool, latency_s: float) -> PipelineResult:
+                 timeout_s: float, keep_data: bool, indexing: bool, latency_s: float,
+                 rounds: list[list[Article]] | None = None, spec: str = "") -> PipelineResult:
     result = PipelineResult()
     data_dir = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
     pipeline = Pipeline(data_dir, nlp_workers, index_cap=10 * (len(articles) + len(warmup)) + 1000,
@@ -691,6 +736,8 @@ def run_pipeline(articles: list[Article], warmup: list[Article], latency_article
                 result.cpu["other processes on the machine"] = max(
                     0.0, busy_after - busy_before - sum(result.cpu.values()))
         result.dead_letters = counter.count(TOPIC_DEAD) - base.dead
+        if rounds:
+            result.pairs = run_pairs(pipeline, producer, counter, rounds, spec, timeout_s)
         if latency_articles and result.annotated_s:
             result.latency_rate = 0.5 * len(articles) / result.annotated_s
             latency_articles = latency_articles[:max(10, int(result.latency_rate * latency_s))]
@@ -836,6 +883,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-data", action="store_true", help="keep the pipeline's temp data dir")
     parser.add_argument("--language", choices=sorted(VOCABULARIES), default="en",
                         help="language of the synthetic articles; the baseline uses its configured model")
+    parser.add_argument("--pairs", type=int, default=0,
+                        help="then alternate this many rounds of pipeline / nlp.pipe(n_process=2) on the same texts "
+                             "and report the median of the per-pair ratios (robust to this VM's drift)")
+    parser.add_argument("--pair-articles", type=int, default=500, help="articles per paired round (default 500)")
     parser.add_argument("--with-index", action="store_true",
                         help="also run the Elasticsearch stage and time produce -> searchable")
     parser.add_argument("--latency-seconds", type=float, default=60.0,
@@ -866,8 +917,10 @@ def main(argv: list[str] | None = None) -> int:
     pipe2_timings = [time_nlp_pipe(texts, n_process=2, spec=spec)]
     print(f"  run 1: {pipe2_timings[-1].describe(len(texts))}", flush=True)
 
+    rounds = [make_articles(args.pair_articles, args.words, args.seed + 10 + k, prefix=f"pair{k}",
+                            language=args.language) for k in range(args.pairs)]
     pipeline = run_pipeline(articles, warmup, latency, args.nlp_workers, args.timeout, args.keep_data,
-                            args.with_index, args.latency_seconds)
+                            args.with_index, args.latency_seconds, rounds, spec)
 
     for run in range(1, args.runs):
         pipe2_timings.append(time_nlp_pipe(texts, n_process=2, spec=spec))
@@ -943,6 +996,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{fmt_rate(annotation_steady)}, nlp.pipe(n_process=2) {fmt_rate(pipe2_steady)} (runs: "
         f"{', '.join(fmt_rate(r) for r in pipe2_steady_runs)}); ratio {fmt_ratio(annotation_steady, pipe2_steady)}",
     ]
+    if pipeline.pairs:
+        full = [r for p in pipeline.pairs if (r := p.ratio(steady=False)) is not None]
+        steady = [r for p in pipeline.pairs if (r := p.ratio(steady=True)) is not None]
+        lines.append(f"paired rounds ({len(pipeline.pairs)} x {args.pair_articles} articles, pipeline then nlp.pipe "
+                     f"n_process=2 on the same texts): ratio per pair {', '.join(f'{r:.2f}' for r in full)}; "
+                     f"median {statistics.median(full):.2f}"
+                     + (f"; steady state per pair {', '.join(f'{r:.2f}' for r in steady)}, median "
+                        f"{statistics.median(steady):.2f}" if steady else ""))
     if pipeline.latencies:
         values = pipeline.latencies
         lines.append(f"latency produce -> articles.annotated at {pipeline.latency_rate:.1f} articles/s (half load), "
