@@ -680,8 +680,8 @@ def run_pairs(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter
         pairs.append(pair)
         print(f"pair {number}: pipeline {pair.pipeline_rate:.1f} docs/s (steady {fmt_rate(pair.pipeline_steady)}), "
               f"nlp.pipe(n_process=2) {pipe.describe(len(chunk))} (steady {fmt_rate(pair.pipe_steady)}); ratio "
-              f"{fmt_ratio(pair.pipeline_rate, len(chunk) / pipe.seconds)} (steady "
-              f"{fmt_ratio(pair.pipeline_steady, pair.pipe_steady)})", flush=True)
+              f"{pair.ratio(steady=False):.2f} (steady {fmt_ratio(pair.pipeline_steady, pair.pipe_steady)})",
+              flush=True)
         time.sleep(2.0)
     return pairs
 

@@ -228,15 +228,8 @@ class FeedPoller:
             await self._failed(feed, result.error, retry_after_s=retry_after, max_age_s=max_age,
                          gone=result.status == GONE)
             return 0
-        if result.not_modified:
-            await self._succeeded(feed, etag=result.etag or feed.etag,
-                                  last_modified=result.last_modified or feed.last_modified, new_items=0, produced=0,
-                                  max_age_s=max_age, ttl_s=None, items_checked=False)
-            return 0
-        digest = body_digest(result.body or b"")
-        last = self._last_body.pop(feed.url, None)  # put back only once this body is fully processed
-        if last is not None and last[0] == digest and self.clock() - last[1] < self.touch_after_s:
-            self._last_body[feed.url] = last
+        digest = "" if result.not_modified else body_digest(result.body or b"")
+        if result.not_modified or self._same_body(feed.url, digest):
             await self._succeeded(feed, etag=result.etag or feed.etag,
                                   last_modified=result.last_modified or feed.last_modified, new_items=0, produced=0,
                                   max_age_s=max_age, ttl_s=None, items_checked=False)
@@ -245,6 +238,15 @@ class FeedPoller:
         if ok:
             self._last_body[feed.url] = (digest, self.clock())
         return produced
+
+    def _same_body(self, url: str, digest: str) -> bool:
+        """The body processed last time, within the touch period; any other body forgets the old digest until
+        it is fully processed itself."""
+        last = self._last_body.get(url)
+        if last is not None and last[0] == digest and self.clock() - last[1] < self.touch_after_s:
+            return True
+        self._last_body.pop(url, None)
+        return False
 
     async def _process(self, feed: Feed, result: Any, retry_after: float | None,
                        max_age: float | None) -> tuple[int, bool]:
