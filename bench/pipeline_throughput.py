@@ -64,6 +64,7 @@ TOPIC_ANNOTATED = "articles.annotated"
 TOPIC_DEAD = "articles.dead"
 ALIAS = "articles"
 PIPE_BATCH_SIZE = 64
+COMPRESSION = os.environ.get("NEWSDESK_KAFKA_COMPRESSION", "zstd")
 POLL_S = 0.5  # a _count scans the index (~50 ms at 1k documents on noida): poll gently
 REPORT_S = 10.0
 STEADY = (0.1, 0.9)  # the share of documents between which the steady-state rate is measured
@@ -670,20 +671,31 @@ def run_pairs(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter
     for number, chunk in enumerate(rounds, 1):
         base = counts(pipeline, counter)
         timeline: list[tuple[float, int]] = []
+        assert pipeline.process is not None
+        cpu_before = cpu_snapshot(pipeline.process.pid)
         t0 = time.monotonic()
         produce(producer, chunk)
         annotated_s, _ = await_articles(pipeline, counter, base, len(chunk), t0, timeout_s, progress=False,
                                         timeline=timeline)
+        pool_cpu = cpu_snapshot(pipeline.process.pid)
+        shares = cpu_shares(cpu_before, pool_cpu, annotated_s)
         pipe = time_nlp_pipe([body(a) for a in chunk], n_process=2, spec=spec)
         pair = Pair(len(chunk) / annotated_s, steady_rate(timeline, len(chunk)), pipe,
                     steady_rate(pipe.progress, len(chunk)))
         pairs.append(pair)
         print(f"pair {number}: pipeline {pair.pipeline_rate:.1f} docs/s (steady {fmt_rate(pair.pipeline_steady)}), "
               f"nlp.pipe(n_process=2) {pipe.describe(len(chunk))} (steady {fmt_rate(pair.pipe_steady)}); ratio "
-              f"{pair.ratio(steady=False):.2f} (steady {fmt_ratio(pair.pipeline_steady, pair.pipe_steady)})",
+              f"{pair.ratio(steady=False):.2f} (steady {fmt_ratio(pair.pipeline_steady, pair.pipe_steady)}); "
+              f"pipeline round's cores: {shares}; broker data on disk {_megabytes(pipeline.data_dir)}",
               flush=True)
         time.sleep(2.0)
     return pairs
+
+
+def _megabytes(directory: Path) -> str:
+    """What the embedded broker keeps (it rewrites its state file about every second: the cost grows with it)."""
+    size = sum(path.stat().st_size for path in directory.rglob("*.json") if path.is_file())
+    return f"{size / 1e6:.0f} MB"
 
 
 def run_pipeline(articles: list[Article], warmup: list[Article], latency_articles: list[Article], nlp_workers: int,
@@ -703,8 +715,11 @@ def run_pipeline(articles: list[Article], warmup: list[Article], latency_article
         pipeline.wait_ready(timeout_s=180)
         print(f"pipeline: worker ready after {time.monotonic() - started:.1f}s", flush=True)
 
+        # Compressed as the connector's own producer compresses (NEWSDESK_KAFKA_COMPRESSION): the embedded broker's
+        # cost grows with the bytes it holds.
         producer = KafkaProducer(bootstrap_servers=pipeline.bootstrap, acks="all", linger_ms=5,
-                                 max_request_size=16 * 1024 * 1024)
+                                 max_request_size=16 * 1024 * 1024,
+                                 compression_type=None if COMPRESSION == "none" else COMPRESSION)
         counter = TopicCounter(pipeline.bootstrap)
 
         # Warm-up: the NLP pool spawns and loads its models on the first batch; not counted.

