@@ -64,7 +64,6 @@ TOPIC_ANNOTATED = "articles.annotated"
 TOPIC_DEAD = "articles.dead"
 ALIAS = "articles"
 PIPE_BATCH_SIZE = 64
-COMPRESSION = os.environ.get("NEWSDESK_KAFKA_COMPRESSION", "zstd")
 POLL_S = 0.5  # a _count scans the index (~50 ms at 1k documents on noida): poll gently
 REPORT_S = 10.0
 STEADY = (0.1, 0.9)  # the share of documents between which the steady-state rate is measured
@@ -677,8 +676,7 @@ def run_pairs(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter
         produce(producer, chunk)
         annotated_s, _ = await_articles(pipeline, counter, base, len(chunk), t0, timeout_s, progress=False,
                                         timeline=timeline)
-        pool_cpu = cpu_snapshot(pipeline.process.pid)
-        shares = cpu_shares(cpu_before, pool_cpu, annotated_s)
+        shares = cpu_shares(cpu_before, cpu_snapshot(pipeline.process.pid), annotated_s)
         pipe = time_nlp_pipe([body(a) for a in chunk], n_process=2, spec=spec)
         pair = Pair(len(chunk) / annotated_s, steady_rate(timeline, len(chunk)), pipe,
                     steady_rate(pipe.progress, len(chunk)))
@@ -715,11 +713,13 @@ def run_pipeline(articles: list[Article], warmup: list[Article], latency_article
         pipeline.wait_ready(timeout_s=180)
         print(f"pipeline: worker ready after {time.monotonic() - started:.1f}s", flush=True)
 
+        from newsdesk.settings import Settings
+
         # Compressed as the connector's own producer compresses (NEWSDESK_KAFKA_COMPRESSION): the embedded broker's
         # cost grows with the bytes it holds.
         producer = KafkaProducer(bootstrap_servers=pipeline.bootstrap, acks="all", linger_ms=5,
                                  max_request_size=16 * 1024 * 1024,
-                                 compression_type=None if COMPRESSION == "none" else COMPRESSION)
+                                 compression_type=Settings().compression_type)
         counter = TopicCounter(pipeline.bootstrap)
 
         # Warm-up: the NLP pool spawns and loads its models on the first batch; not counted.

@@ -169,6 +169,11 @@ class Settings(BaseSettings):
         return self.embedded_index_cap if self.embedded else None
 
     @property
+    def compression_type(self) -> str | None:
+        """NEWSDESK_KAFKA_COMPRESSION as Kafka clients take it (None: uncompressed)."""
+        return None if self.kafka_compression == "none" else self.kafka_compression
+
+    @property
     def fetch_pause_s(self) -> float:
         return self.empty_fetch_pause_ms / 1000 if self.embedded else 0.0
 

@@ -55,7 +55,7 @@ app = faust.App(
     web_port=settings.web_port,
     broker_max_poll_interval=600.0,
     producer_acks=-1,
-    producer_compression_type=None if settings.kafka_compression == "none" else settings.kafka_compression,
+    producer_compression_type=settings.compression_type,
 )
 
 _F = TypeVar("_F", bound=Callable[..., Any])
