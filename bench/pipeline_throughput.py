@@ -715,11 +715,12 @@ def run_pipeline(articles: list[Article], warmup: list[Article], latency_article
 
         from newsdesk.settings import Settings
 
-        # Compressed as the connector's own producer compresses (NEWSDESK_KAFKA_COMPRESSION): the embedded broker's
+        # Batched and compressed as the connector's own producer does (NEWSDESK_KAFKA_*): the embedded broker's
         # cost grows with the bytes it holds.
-        producer = KafkaProducer(bootstrap_servers=pipeline.bootstrap, acks="all", linger_ms=5,
-                                 max_request_size=16 * 1024 * 1024,
-                                 compression_type=Settings().compression_type)
+        settings = Settings()
+        producer = KafkaProducer(bootstrap_servers=pipeline.bootstrap, acks="all", linger_ms=settings.kafka_linger_ms,
+                                 batch_size=settings.kafka_batch_bytes, max_request_size=16 * 1024 * 1024,
+                                 compression_type=settings.compression_type)
         counter = TopicCounter(pipeline.bootstrap)
 
         # Warm-up: the NLP pool spawns and loads its models on the first batch; not counted.

@@ -56,6 +56,8 @@ app = faust.App(
     broker_max_poll_interval=600.0,
     producer_acks=-1,
     producer_compression_type=settings.compression_type,
+    producer_max_batch_size=settings.kafka_batch_bytes,
+    producer_linger=settings.kafka_linger_ms / 1000,
 )
 
 _F = TypeVar("_F", bound=Callable[..., Any])

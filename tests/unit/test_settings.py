@@ -51,3 +51,20 @@ def test_unknown_compression_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("NEWSDESK_KAFKA_COMPRESSION", "lz4")  # kafka-python would need another library to read it
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_the_worker_batches_what_it_produces() -> None:
+    """An annotated article is ~10 KB of JSON: with Kafka's 16 KB default every article went alone into its own
+    batch (compressed alone, one broker append each); the app's producer must take many per batch."""
+    from streams.app import app
+
+    settings = Settings()
+    assert app.conf.producer_max_batch_size == settings.kafka_batch_bytes >= 20 * 10_000
+    assert app.conf.producer_max_batch_size < app.conf.producer_max_request_size
+    assert app.conf.producer_linger == settings.kafka_linger_ms / 1000 > 0
+
+
+def test_a_batch_larger_than_a_request_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSDESK_KAFKA_BATCH_BYTES", str(2 * 1024 * 1024))
+    with pytest.raises(ValidationError):
+        Settings()
