@@ -17,8 +17,11 @@
    run before the pipeline, the others after it: this VM drifts) and
    n_process=1; and, for reference, newsdesk's whole Annotator (language id + NER + normalising + topics).
    With --pairs N (before the latency step): N rounds of --pair-articles new articles, each through the pipeline
-   and then through nlp.pipe(n_process=2) on the same texts, and the median of the per-pair ratios (whole round
-   and steady state): this VM's speed drifts by more than 10% within minutes, and pairs cancel most of it.
+   and nlp.pipe(n_process=2) on the same texts (the order swapped every other pair), and the median of the
+   per-pair ratios: this VM's speed drifts by more than 10% within minutes, and pairs cancel most of it.
+   Rates are whole rounds: both sides emit in bursts of a batch per worker (nlp.pipe 64, the pool 32), so a
+   "10% -> 90% done" rate overstates whichever has the larger bursts (nlp.pipe by ~7% at 512 documents).
+   A round of 512 (a multiple of 2 x 64) gives nlp.pipe's two workers equal shares.
 7. Prints a summary block to paste into docs/benchmarks.md, with the CPU seconds each process of the pipeline
    used in the measured window and how many cores other people's jobs took meanwhile ("others").
 
@@ -66,7 +69,6 @@ ALIAS = "articles"
 PIPE_BATCH_SIZE = 64
 POLL_S = 0.5  # a _count scans the index (~50 ms at 1k documents on noida): poll gently
 REPORT_S = 10.0
-STEADY = (0.1, 0.9)  # the share of documents between which the steady-state rate is measured
 
 # -- synthetic articles ----------------------------------------------------------------------------------
 
@@ -470,26 +472,6 @@ def timed(action: Callable[[], object]) -> Timing:
     return Timing(seconds, (own_after - own_before) / seconds, busy)
 
 
-def steady_rate(progress: list[tuple[float, int]], total: int, low: float = STEADY[0],
-                high: float = STEADY[1]) -> float | None:
-    """Documents per second between the moments `low` and `high` of `total` were done (linear interpolation
-    between samples): the rate once a run is under way, without its start (processes spawning, the first
-    batch filling, the producer still sending) and its tail (the last batch finishing alone)."""
-    def moment(target: float) -> float | None:
-        previous = (0.0, 0)
-        for seconds, done in progress:
-            if done >= target:
-                (t0, d0), (t1, d1) = previous, (seconds, done)
-                return t1 if d1 == d0 else t0 + (t1 - t0) * (target - d0) / (d1 - d0)
-            previous = (seconds, done)
-        return None
-
-    start, end = moment(low * total), moment(high * total)
-    if start is None or end is None or end <= start:
-        return None
-    return (high - low) * total / (end - start)
-
-
 @dataclass
 class PipelineResult:
     annotated_s: float | None = None
@@ -503,7 +485,6 @@ class PipelineResult:
     log_tail: str = ""
     latency_rate: float | None = None  # articles/s offered during the latency measure
     latencies: list[float] = field(default_factory=list)  # produce -> annotated, seconds, sorted
-    timeline: list[tuple[float, int]] = field(default_factory=list)  # (seconds from t0, annotated)
     pairs: list[Pair] = field(default_factory=list)
 
 
@@ -536,10 +517,9 @@ def first_dead_letter(bootstrap: str) -> str:
 
 
 def await_articles(pipeline: Pipeline, counter: TopicCounter, base: Counts, count: int, t0: float,
-                   timeout_s: float, progress: bool,
-                   timeline: list[tuple[float, int]] | None = None) -> tuple[float, float | None]:
+                   timeout_s: float, progress: bool) -> tuple[float, float | None]:
     """Seconds from t0 until `count` more articles are in articles.annotated, and until they are indexed
-    (None when the pipeline does not index). `timeline` receives (seconds from t0, articles annotated) samples.
+    (None when the pipeline does not index).
 
     Fails fast when the pipeline dead-letters anything (the count would never be reached) or exits.
     """
@@ -549,8 +529,6 @@ def await_articles(pipeline: Pipeline, counter: TopicCounter, base: Counts, coun
     while True:
         now = time.monotonic()
         annotated = counter.count(TOPIC_ANNOTATED)
-        if timeline is not None:
-            timeline.append((now - t0, annotated - base.annotated))
         if annotated_s is None and annotated >= base.annotated + count:
             annotated_s = now - t0
             if not pipeline.indexing:
@@ -651,13 +629,11 @@ class Pair:
     """One round of the paired measure: the pipeline, then nlp.pipe(n_process=2), on the same texts."""
 
     pipeline_rate: float
-    pipeline_steady: float | None
     pipe: Timing
-    pipe_steady: float | None
+    pipe_first: bool
 
-    def ratio(self, steady: bool) -> float | None:
-        if steady:
-            return self.pipeline_steady / self.pipe_steady if self.pipeline_steady and self.pipe_steady else None
+    @property
+    def ratio(self) -> float:
         return self.pipeline_rate / (len(self.pipe.progress) / self.pipe.seconds)
 
 
@@ -668,24 +644,28 @@ def run_pairs(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter
     stays up and idle while nlp.pipe runs (its idle broker and worker take ~0.05 core)."""
     pairs = []
     for number, chunk in enumerate(rounds, 1):
+        pipe_first = number % 2 == 0  # swapped every other pair: a drift within a pair does not favour one side
+        texts = [body(a) for a in chunk]
+        pipe = time_nlp_pipe(texts, n_process=2, spec=spec) if pipe_first else None
         base = counts(pipeline, counter)
-        timeline: list[tuple[float, int]] = []
         assert pipeline.process is not None
         cpu_before = cpu_snapshot(pipeline.process.pid)
-        t0 = time.monotonic()
+        t0, started_ms = time.monotonic(), time.time() * 1000
         produce(producer, chunk)
-        annotated_s, _ = await_articles(pipeline, counter, base, len(chunk), t0, timeout_s, progress=False,
-                                        timeline=timeline)
-        shares = cpu_shares(cpu_before, cpu_snapshot(pipeline.process.pid), annotated_s)
-        pipe = time_nlp_pipe([body(a) for a in chunk], n_process=2, spec=spec)
-        pair = Pair(len(chunk) / annotated_s, steady_rate(timeline, len(chunk)), pipe,
-                    steady_rate(pipe.progress, len(chunk)))
+        polled_s, _ = await_articles(pipeline, counter, base, len(chunk), t0, timeout_s, progress=False)
+        shares = cpu_shares(cpu_before, cpu_snapshot(pipeline.process.pid), polled_s)
+        # The end offsets are polled every POLL_S; the last result's record timestamp (set by the worker when it
+        # sends it) says to the millisecond when the round was done.
+        emitted = timestamps(pipeline.bootstrap, TOPIC_ANNOTATED, {a.id.encode() for a in chunk})
+        annotated_s = (max(emitted.values()) - started_ms) / 1000 if len(emitted) == len(chunk) else polled_s
+        if pipe is None:
+            pipe = time_nlp_pipe(texts, n_process=2, spec=spec)
+        pair = Pair(len(chunk) / annotated_s, pipe, pipe_first)
         pairs.append(pair)
-        print(f"pair {number}: pipeline {pair.pipeline_rate:.1f} docs/s (steady {fmt_rate(pair.pipeline_steady)}), "
-              f"nlp.pipe(n_process=2) {pipe.describe(len(chunk))} (steady {fmt_rate(pair.pipe_steady)}); ratio "
-              f"{pair.ratio(steady=False):.2f} (steady {fmt_ratio(pair.pipeline_steady, pair.pipe_steady)}); "
-              f"pipeline round's cores: {shares}; broker data on disk {_megabytes(pipeline.data_dir)}",
-              flush=True)
+        print(f"pair {number} ({'nlp.pipe first' if pipe_first else 'pipeline first'}): pipeline "
+              f"{pair.pipeline_rate:.1f} docs/s, nlp.pipe(n_process=2) {pipe.describe(len(chunk))}; ratio "
+              f"{pair.ratio:.2f}; pipeline round's cores: {shares}; broker data on disk "
+              f"{_megabytes(pipeline.data_dir)}", flush=True)
         time.sleep(2.0)
     return pairs
 
@@ -741,7 +721,7 @@ def run_pipeline(articles: list[Article], warmup: list[Article], latency_article
         produce(producer, articles)
         result.produce_s = time.monotonic() - t0
         result.annotated_s, result.indexed_s = await_articles(pipeline, counter, base, len(articles), t0,
-                                                              timeout_s, progress=True, timeline=result.timeline)
+                                                              timeout_s, progress=True)
         cpu_after = cpu_snapshot(pipeline.process.pid)
         if cpu_before is not None and cpu_after is not None:
             result.cpu = {role: seconds - cpu_before.seconds.get(role, 0.0)
@@ -902,7 +882,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=0,
                         help="then alternate this many rounds of pipeline / nlp.pipe(n_process=2) on the same texts "
                              "and report the median of the per-pair ratios (robust to this VM's drift)")
-    parser.add_argument("--pair-articles", type=int, default=500, help="articles per paired round (default 500)")
+    parser.add_argument("--pair-articles", type=int, default=512,
+                        help="articles per paired round (default 512: nlp.pipe's two workers get equal shares)")
     parser.add_argument("--with-index", action="store_true",
                         help="also run the Elasticsearch stage and time produce -> searchable")
     parser.add_argument("--latency-seconds", type=float, default=60.0,
@@ -943,8 +924,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  nlp.pipe(n_process=2) run {run + 1}: {pipe2_timings[-1].describe(len(texts))}", flush=True)
     pipe2_runs = [len(texts) / t.seconds for t in pipe2_timings]
     pipe2 = statistics.median(pipe2_runs)
-    pipe2_steady_runs = [r for t in pipe2_timings if (r := steady_rate(t.progress, len(texts))) is not None]
-    pipe2_steady = statistics.median(pipe2_steady_runs) if pipe2_steady_runs else None
     print(f"nlp.pipe(n_process=1, batch_size={PIPE_BATCH_SIZE})", flush=True)
     pipe1_timing = time_nlp_pipe(texts, n_process=1, spec=spec)
     pipe1 = len(texts) / pipe1_timing.seconds
@@ -967,7 +946,6 @@ def main(argv: list[str] | None = None) -> int:
 
     end_to_end = rate(len(articles), pipeline.indexed_s)
     annotation = rate(len(articles), pipeline.annotated_s)
-    annotation_steady = steady_rate(pipeline.timeline, len(articles))
     lines = [
         f"date:      {date}",
         f"machine:   {os.cpu_count()} cores (nproc {_nproc()}), {cpu_model()}, load average before "
@@ -1008,18 +986,12 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio annotation stage / AnnotatorPool without Kafka:  {fmt_ratio(annotation, pool_rate)}",
         f"ratio end to end / nlp.pipe(n_process=2):        {fmt_ratio(end_to_end, pipe2)}",
         f"ratio annotation stage / nlp.pipe(n_process=2):  {fmt_ratio(annotation, pipe2)}",
-        f"steady state ({STEADY[0]:.0%} -> {STEADY[1]:.0%} of the documents done): annotation stage "
-        f"{fmt_rate(annotation_steady)}, nlp.pipe(n_process=2) {fmt_rate(pipe2_steady)} (runs: "
-        f"{', '.join(fmt_rate(r) for r in pipe2_steady_runs)}); ratio {fmt_ratio(annotation_steady, pipe2_steady)}",
     ]
     if pipeline.pairs:
-        full = [r for p in pipeline.pairs if (r := p.ratio(steady=False)) is not None]
-        steady = [r for p in pipeline.pairs if (r := p.ratio(steady=True)) is not None]
-        lines.append(f"paired rounds ({len(pipeline.pairs)} x {args.pair_articles} articles, pipeline then nlp.pipe "
-                     f"n_process=2 on the same texts): ratio per pair {', '.join(f'{r:.2f}' for r in full)}; "
-                     f"median {statistics.median(full):.2f}"
-                     + (f"; steady state per pair {', '.join(f'{r:.2f}' for r in steady)}, median "
-                        f"{statistics.median(steady):.2f}" if steady else ""))
+        full = [p.ratio for p in pipeline.pairs]
+        lines.append(f"paired rounds ({len(pipeline.pairs)} x {args.pair_articles} articles, the pipeline and "
+                     f"nlp.pipe n_process=2 on the same texts, order swapped every other pair): ratio per pair "
+                     f"{', '.join(f'{r:.2f}' for r in full)}; median {statistics.median(full):.2f}")
     if pipeline.latencies:
         values = pipeline.latencies
         lines.append(f"latency produce -> articles.annotated at {pipeline.latency_rate:.1f} articles/s (half load), "
