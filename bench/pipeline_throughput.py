@@ -1,6 +1,6 @@
 """Annotation throughput and latency of `newsdesk up` against spaCy's own nlp.pipe on the same documents.
 
-    .venv/bin/python bench/pipeline_throughput.py --articles 1000 [--language it] [--with-index] [--pairs 3]
+    .venv/bin/python bench/pipeline_throughput.py --articles 256 --runs 1 --pairs 8 --pair-articles 256 [--language it]
 
 1. Generates N synthetic news articles in --language (seeded, ~--words words each) full of capitalised people,
    organisations and places, so NER has real work to do.
@@ -21,7 +21,8 @@
    per-pair ratios: this VM's speed drifts by more than 10% within minutes, and pairs cancel most of it.
    Rates are whole rounds: both sides emit in bursts of a batch per worker (nlp.pipe 64, the pool 32), so a
    "10% -> 90% done" rate overstates whichever has the larger bursts (nlp.pipe by ~7% at 512 documents).
-   A round of 512 (a multiple of 2 x 64) gives nlp.pipe's two workers equal shares.
+   A round of a multiple of 128 (2 workers x 64) gives nlp.pipe's two workers equal shares. Shorter rounds and
+   more pairs (`--pairs 8 --pair-articles 256`) cancel this VM's drift better than a few long ones.
 7. Prints a summary block to paste into docs/benchmarks.md, with the CPU seconds each process of the pipeline
    used in the measured window and how many cores other people's jobs took meanwhile ("others").
 
@@ -883,7 +884,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="then alternate this many rounds of pipeline / nlp.pipe(n_process=2) on the same texts "
                              "and report the median of the per-pair ratios (robust to this VM's drift)")
     parser.add_argument("--pair-articles", type=int, default=512,
-                        help="articles per paired round (default 512: nlp.pipe's two workers get equal shares)")
+                        help="articles per paired round; a multiple of 128 gives nlp.pipe's two workers equal shares "
+                             "(default 512)")
     parser.add_argument("--with-index", action="store_true",
                         help="also run the Elasticsearch stage and time produce -> searchable")
     parser.add_argument("--latency-seconds", type=float, default=60.0,
