@@ -8,7 +8,8 @@
    ports) with the stages poll + annotate (Kafka -> Faust -> Kafka, the issue's measure; --with-index adds the
    Elasticsearch stage), waits for the Faust worker, and warms it up (the pool loads its models first).
 3. Produces the N articles to `articles.raw` (kafka-python, acks=all) at once and times until they are all in
-   `articles.annotated` (end offsets) [and counted in the Elasticsearch alias `articles`].
+   `articles.annotated` (end offsets polled, then the exact end from the last result's record timestamp) [and
+   counted in the Elasticsearch alias `articles`].
 4. Latency: produces --latency-seconds worth of new articles at half the rate just measured, one at a time, and
    reports p50/p90/p99 of (record timestamp on articles.annotated - record timestamp on articles.raw).
 5. Stops the pipeline with SIGTERM and waits for it.
@@ -479,6 +480,7 @@ class PipelineResult:
     indexed_s: float | None = None
     produce_s: float | None = None
     stop_s: float | None = None
+    window_s: float | None = None  # the polled window the CPU shares are taken over
     exit_code: int | None = None
     dead_letters: int = 0
     cpu: dict[str, float] = field(default_factory=dict)  # core-seconds by role during the measured window
@@ -603,6 +605,13 @@ def timestamps(bootstrap: str, topic: str, keys: set[bytes]) -> dict[bytes, int]
     return found
 
 
+def last_emitted_s(pipeline: Pipeline, articles: list[Article], started_ms: float) -> float | None:
+    """Seconds from started_ms (wall clock) to the last of the articles' results on articles.annotated. The end
+    offsets are polled every POLL_S; the record timestamp (set by the worker as it sends the result) is exact."""
+    emitted = timestamps(pipeline.bootstrap, TOPIC_ANNOTATED, {a.id.encode() for a in articles})
+    return (max(emitted.values()) - started_ms) / 1000 if len(emitted) == len(articles) else None
+
+
 def measure_latency(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter, articles: list[Article],
                     per_second: float, timeout_s: float) -> list[float]:
     """Seconds from produce on articles.raw to emit on articles.annotated, per article, at a steady load."""
@@ -655,10 +664,7 @@ def run_pairs(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter
         produce(producer, chunk)
         polled_s, _ = await_articles(pipeline, counter, base, len(chunk), t0, timeout_s, progress=False)
         shares = cpu_shares(cpu_before, cpu_snapshot(pipeline.process.pid), polled_s)
-        # The end offsets are polled every POLL_S; the last result's record timestamp (set by the worker when it
-        # sends it) says to the millisecond when the round was done.
-        emitted = timestamps(pipeline.bootstrap, TOPIC_ANNOTATED, {a.id.encode() for a in chunk})
-        annotated_s = (max(emitted.values()) - started_ms) / 1000 if len(emitted) == len(chunk) else polled_s
+        annotated_s = last_emitted_s(pipeline, chunk, started_ms) or polled_s
         if pipe is None:
             pipe = time_nlp_pipe(texts, n_process=2, spec=spec)
         pair = Pair(len(chunk) / annotated_s, pipe, pipe_first)
@@ -718,12 +724,14 @@ def run_pipeline(articles: list[Article], warmup: list[Article], latency_article
         cpu_before = cpu_snapshot(pipeline.process.pid)
         self_before = self_cpu_seconds()
         busy_before = machine_busy_seconds()
-        t0 = time.monotonic()
+        t0, started_ms = time.monotonic(), time.time() * 1000
         produce(producer, articles)
         result.produce_s = time.monotonic() - t0
-        result.annotated_s, result.indexed_s = await_articles(pipeline, counter, base, len(articles), t0,
-                                                              timeout_s, progress=True)
+        polled_s, result.indexed_s = await_articles(pipeline, counter, base, len(articles), t0, timeout_s,
+                                                    progress=True)
         cpu_after = cpu_snapshot(pipeline.process.pid)
+        result.window_s = result.indexed_s or polled_s
+        result.annotated_s = last_emitted_s(pipeline, articles, started_ms) or polled_s
         if cpu_before is not None and cpu_after is not None:
             result.cpu = {role: seconds - cpu_before.seconds.get(role, 0.0)
                           for role, seconds in cpu_after.seconds.items()}
@@ -971,7 +979,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"  producing took {pipeline.produce_s or 0:.1f}s; dead letters {pipeline.dead_letters}")
     lines.append(f"  SIGTERM stop took {pipeline.stop_s or 0:.1f}s, exit code {pipeline.exit_code}")
     if pipeline.cpu and (pipeline.indexed_s or pipeline.annotated_s):
-        wall = pipeline.indexed_s or pipeline.annotated_s or 1.0
+        wall = pipeline.window_s or 1.0
         shares = ", ".join(f"{role} {seconds:.1f}s ({seconds / wall:.2f} core)"
                            for role, seconds in sorted(pipeline.cpu.items(), key=lambda item: -item[1]))
         lines.append(f"  CPU during the window: {shares}")
