@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     kafka_compression: Literal["zstd", "gzip", "none"] = "zstd"
     # How much the worker's producer puts in one batch (bytes before compression, per partition) and how long it
     # waits to fill one. An annotated article is ~10 KB of JSON, so Kafka's 16 KB default made one batch per
-    # article: compressed alone (~2.5x the bytes of a shared batch) and appended one by one.
+    # article: compressed alone (1.6x the bytes of a shared batch) and appended one by one.
     kafka_batch_bytes: int = Field(default=512 * 1024, ge=16 * 1024, le=900_000)  # < the 1 MB request limit
     kafka_linger_ms: int = Field(default=10, ge=0, le=1000)
 
