@@ -26,7 +26,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pipeline_throughput import make_articles  # noqa: E402
+from pipeline_throughput import make_articles, state_megabytes  # noqa: E402
 
 from newsdesk.embedded import noida_binary  # noqa: E402
 from newsdesk.settings import Settings  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> None:
                 producer.send("trickle", value=b"x" * 1000).get(timeout=10)
                 time.sleep(1.0)
             trickle = (cpu_seconds(process) - before) / (time.monotonic() - started)
-            state_mb = sum(p.stat().st_size for p in data_dir.rglob("*.json")) / 1e6
+            state_mb = state_megabytes(data_dir)
             print(f"{held:6d} articles held, state {state_mb:6.1f} MB ({state_mb * 1e3 / held:.1f} KB per article): "
                   f"idle {idle:.3f} core; one 1 KB message per second {trickle:.3f} core", flush=True)
         producer.close()

@@ -640,7 +640,6 @@ class Pair:
 
     pipeline_rate: float
     pipe: Timing
-    pipe_first: bool
 
     @property
     def ratio(self) -> float:
@@ -667,20 +666,19 @@ def run_pairs(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter
         annotated_s = last_emitted_s(pipeline, chunk, started_ms) or polled_s
         if pipe is None:
             pipe = time_nlp_pipe(texts, n_process=2, spec=spec)
-        pair = Pair(len(chunk) / annotated_s, pipe, pipe_first)
+        pair = Pair(len(chunk) / annotated_s, pipe)
         pairs.append(pair)
         print(f"pair {number} ({'nlp.pipe first' if pipe_first else 'pipeline first'}): pipeline "
               f"{pair.pipeline_rate:.1f} docs/s, nlp.pipe(n_process=2) {pipe.describe(len(chunk))}; ratio "
               f"{pair.ratio:.2f}; pipeline round's cores: {shares}; broker data on disk "
-              f"{_megabytes(pipeline.data_dir)}", flush=True)
+              f"{state_megabytes(pipeline.data_dir):.0f} MB", flush=True)
         time.sleep(2.0)
     return pairs
 
 
-def _megabytes(directory: Path) -> str:
+def state_megabytes(directory: Path) -> float:
     """What the embedded broker keeps (it rewrites its state file about every second: the cost grows with it)."""
-    size = sum(path.stat().st_size for path in directory.rglob("*.json") if path.is_file())
-    return f"{size / 1e6:.0f} MB"
+    return sum(path.stat().st_size for path in directory.rglob("*.json") if path.is_file()) / 1e6
 
 
 def run_pipeline(articles: list[Article], warmup: list[Article], latency_articles: list[Article], nlp_workers: int,
