@@ -8,11 +8,17 @@ not spend. This script measures each part on the same synthetic articles as benc
 process CPU time, alternating the parts chunk by chunk (this VM's speed drifts by more than 10% within minutes;
 alternating small chunks cancels most of it), and prints each as a share of bare `nlp.pipe` on the same chunks.
 One process, one BLAS thread (as in a pool worker). Results belong in docs/benchmarks.md.
+
+Three bare `nlp.pipe` rows, each on its own copy of the model (a tokenizer's cache is per copy): without a memory
+zone (what bench/pipeline_throughput.py compares with: its cache fills as it reads), inside a zone with the
+tokenizer untaught (a zone switches the cache off), and inside a zone with the tokenizer taught the frequent
+chunks (streams/nlp/tokenizer_cache.py, as the Annotator does). The shares are of the first.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pickle
 import sys
 import time
@@ -32,7 +38,11 @@ from streams.nlp import models, rules, topics  # noqa: E402
 from streams.nlp.annotate import LANGUAGE_MODEL, Annotator, Document  # noqa: E402
 from streams.nlp.normalise import Mention, normalise  # noqa: E402
 from streams.nlp.propagate import propagate, tidy  # noqa: E402
+from streams.nlp.tokenizer_cache import CHECKPOINTS  # noqa: E402
 from streams.records import Annotation  # noqa: E402
+
+BASELINE = "bare nlp.pipe, no zone (baseline)"
+BARE = (BASELINE, "nlp.pipe in a zone, untaught", "nlp.pipe in a zone, taught")
 
 
 def main() -> None:
@@ -45,22 +55,30 @@ def main() -> None:
 
     specs = dict(DEFAULT_MODELS)
     spec = models.spec_for(args.language, specs)
-    nlp = models.load(spec)
+    nlp = models.load(spec)  # the Annotator's copy: its tokenizer gets taught
+    plain = models.load.__wrapped__(spec)  # independent copies, so that one row's cache does not serve another's
+    untaught = models.load.__wrapped__(spec)
     documents = [Document(a.id, a.title, a.text, a.feed_language)
                  for a in make_articles(args.articles, 500, seed=7, language=args.language)]
     whole = Annotator(specs)
-    whole.annotate(documents[:4])  # load everything outside the clock
-    cpu: dict[str, float] = defaultdict(float)
+    # Load everything outside the clock, and read as many other articles as a worker reads before it first
+    # teaches its tokenizer (a running worker's steady state).
+    warm_up = make_articles(CHECKPOINTS[0], 500, seed=8, prefix="warm-up", language=args.language)
+    whole.annotate([Document(a.id, a.title, a.text, a.feed_language) for a in warm_up])
+    cpu: dict[str, float] = defaultdict(float, dict.fromkeys(BARE, 0.0))  # the baselines print first
     clock = time.process_time
 
     for start in range(0, len(documents), args.chunk):
         chunk = documents[start:start + args.chunk]
         bodies = [d.body for d in chunk]
-        began = clock()
-        with nlp.memory_zone():
-            for _ in nlp.pipe(bodies):
-                pass
-        cpu["bare nlp.pipe (baseline)"] += clock() - began
+        rows = [(BARE[0], plain, False), (BARE[1], untaught, True), (BARE[2], nlp, True)]
+        shift = (start // args.chunk) % len(rows)  # rotate the order chunk by chunk: no row always runs first
+        for name, pipeline, zoned in rows[shift:] + rows[:shift]:
+            began = clock()
+            with pipeline.memory_zone() if zoned else contextlib.nullcontext():
+                for _ in pipeline.pipe(bodies):
+                    pass
+            cpu[name] += clock() - began
 
         began = clock()
         whole.annotate(chunk)
@@ -104,13 +122,13 @@ def main() -> None:
         pickle.loads(pickle.dumps(dumped))
         cpu["pickling to and from the pool"] += clock() - began
 
-    base = cpu["bare nlp.pipe (baseline)"]
+    base = cpu[BASELINE]
     print(f"{args.articles} synthetic ~500-word articles, language {args.language}, model {spec}, "
           f"chunks of {args.chunk}; process CPU time")
     for name, seconds in cpu.items():
         print(f"  {name:32s} {seconds / args.articles * 1000:7.2f} ms/article  {seconds / base:6.3f} of bare nlp.pipe")
     extras = sum(seconds for name, seconds in cpu.items()
-                 if name not in ("bare nlp.pipe (baseline)", "whole Annotator.annotate", "NER inside the annotator"))
+                 if name not in (*BARE, "whole Annotator.annotate", "NER inside the annotator"))
     print(f"  {'extras (sum of the parts)':32s} {extras / args.articles * 1000:7.2f} ms/article  "
           f"{extras / base:6.3f} of bare nlp.pipe")
 

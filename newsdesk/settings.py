@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     nlp_batch_size: int = 64
     nlp_batch_within_s: float = 0.5
     nlp_batches_in_flight: int = Field(default=2, ge=1)
+    # A batch is dealt to the worker processes in parts of at most this many articles: spaCy's NER spent ~8% less
+    # CPU per article in parts of 8-16 than of 32 (and 11% more at 64), and small parts keep both processes busy
+    # to the end of a burst instead of one finishing a long part alone (docs/benchmarks.md, session 7).
+    nlp_part_size: int = Field(default=16, ge=1)
     nlp_models: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
 
     # Faust.

@@ -239,7 +239,8 @@ def annotator_pool() -> AnnotatorPool:
     global _pool
     if _pool is None:
         preload = sorted({spec_for(lang, settings.nlp_models) for lang in settings.nlp_models})
-        _pool = AnnotatorPool(settings.nlp_models, settings.nlp_workers, preload=preload)
+        _pool = AnnotatorPool(settings.nlp_models, settings.nlp_workers, preload=preload,
+                              part_size=settings.nlp_part_size)
     return _pool
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from spacy.attrs import IDX, LENGTH
 
 from streams.nlp import language as langid
-from streams.nlp import models, rules, topics
+from streams.nlp import models, rules, tokenizer_cache, topics
 from streams.nlp.normalise import Mention, normalise
 from streams.nlp.propagate import propagate, tidy
 from streams.records import Annotation
@@ -71,6 +71,7 @@ class Annotator:
         for spec, indices in by_model.items():
             nlp = models.load(spec)
             bodies = [documents[i].body for i in indices]
+            tokenizer_cache.before_zone(nlp, bodies)  # the cache the zone switches off, for frequent chunks
             with nlp.memory_zone():  # frees the strings and vocab entries a long-running worker would pile up
                 for index, text, doc in zip(indices, bodies, nlp.pipe(bodies), strict=True):
                     # `text` is doc.text (spaCy keeps every character), but Doc.text and Span.text build a

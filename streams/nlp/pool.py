@@ -44,9 +44,25 @@ def _annotate_in_worker(documents: list[Document]) -> list[dict[str, Any]]:
     return [a.model_dump() for a in _annotator.annotate(documents)]
 
 
+def split(documents: list[Document], workers: int, part_size: int) -> list[list[Document]]:
+    """Parts of at most part_size documents, evenly sized, and at least one per worker while there are enough."""
+    if not documents:
+        return []
+    count = max(min(workers, len(documents)), -(-len(documents) // part_size))
+    size, extra = divmod(len(documents), count)
+    parts, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        parts.append(documents[start:end])
+        start = end
+    return parts
+
+
 class AnnotatorPool:
-    def __init__(self, model_specs: dict[str, str], workers: int, preload: list[str] | None = None) -> None:
+    def __init__(self, model_specs: dict[str, str], workers: int, preload: list[str] | None = None,
+                 part_size: int = 16) -> None:
         self.workers = workers
+        self.part_size = part_size
         self._initargs = (model_specs, preload or [])
         self.executor = self._start()
 
@@ -55,7 +71,7 @@ class AnnotatorPool:
                                    initializer=_init_worker, initargs=self._initargs)
 
     async def annotate(self, documents: list[Document]) -> list[Annotation]:
-        """Split the batch across the workers and annotate the parts in parallel.
+        """Split the batch into parts (`split`) and annotate them in parallel, each by whichever worker is free.
 
         A worker that dies (a model crashing the process, the OOM killer) breaks the whole executor: it is
         replaced with a fresh one and BrokenProcessPool re-raised, so the caller can retry document by document
@@ -64,11 +80,9 @@ class AnnotatorPool:
         if not documents:
             return []
         loop = asyncio.get_running_loop()
-        size = -(-len(documents) // self.workers)
-        parts = [documents[i:i + size] for i in range(0, len(documents), size)]
         try:
-            results = await asyncio.gather(
-                *(loop.run_in_executor(self.executor, _annotate_in_worker, part) for part in parts))
+            results = await asyncio.gather(*(loop.run_in_executor(self.executor, _annotate_in_worker, part)
+                                             for part in split(documents, self.workers, self.part_size)))
         except BrokenProcessPool:
             log.error("an annotation worker died; starting a fresh pool")
             broken, self.executor = self.executor, self._start()

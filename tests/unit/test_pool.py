@@ -9,7 +9,7 @@ import pytest
 
 from newsdesk.settings import DEFAULT_MODELS
 from streams.nlp.annotate import Document
-from streams.nlp.pool import AnnotatorPool
+from streams.nlp.pool import AnnotatorPool, split
 
 DOCS = [Document(f"d{i}", "Macron meets Scholz in Berlin", "The French president travelled to Germany.", "en")
         for i in range(4)]
@@ -49,3 +49,20 @@ def test_pool_workers_use_one_blas_thread_each() -> None:
     finally:
         pool.close()
     assert threads and set(threads) == {1}
+
+
+@pytest.mark.parametrize(("count", "workers", "part_size", "sizes"), [
+    (64, 2, 16, [16, 16, 16, 16]),
+    (40, 2, 16, [14, 13, 13]),
+    (10, 2, 16, [5, 5]),  # small batches still use every worker
+    (1, 2, 16, [1]),
+    (0, 2, 16, []),
+    (7, 4, 100, [2, 2, 2, 1]),
+    (33, 1, 32, [17, 16]),
+])
+def test_batches_are_split_into_even_parts_of_bounded_size(count: int, workers: int, part_size: int,
+                                                           sizes: list[int]) -> None:
+    documents = [Document(f"d{i}", "", "") for i in range(count)]
+    parts = split(documents, workers, part_size)
+    assert [len(part) for part in parts] == sizes
+    assert [d for part in parts for d in part] == documents  # in order, each once
