@@ -2,10 +2,9 @@
 
 Inside a memory zone spaCy's tokenizer caches nothing (a cached entry would point at lexemes the zone frees), so
 every whitespace-separated chunk goes through prefix, suffix and infix matching again: NER in a zone cost 10%
-(English) to 14% (Italian) more CPU than plain `nlp.pipe` on 500-word articles, and ~1% once taught
-(docs/benchmarks.md, session 7). Plain `nlp.pipe`, outside a zone, caches the first 10,000
-chunks it meets. This does it on purpose instead: it counts the chunks of the documents a model reads and, at a
-few checkpoints, tokenizes the most frequent ones *outside* the zone, so they become permanent cache entries.
+(English) to 11-14% (Italian) more CPU than plain `nlp.pipe`, which caches the first 10,000 chunks it meets, and
+~0% once taught (docs/benchmarks.md, session 7). Teaching: count the chunks of the documents a model reads and,
+at a few checkpoints, tokenize the most frequent ones *outside* the zone, so they become permanent cache entries.
 Only chunks seen at least twice in a window are taught, and never more than the tokenizer's cache holds, so a
 worker stays bounded: a name seen once stays transient and is freed with its zone.
 """
