@@ -44,11 +44,13 @@ def _annotate_in_worker(documents: list[Document]) -> list[dict[str, Any]]:
     return [a.model_dump() for a in _annotator.annotate(documents)]
 
 
-def split(documents: list[Document], workers: int, part_size: int) -> list[list[Document]]:
-    """Parts of at most part_size documents, evenly sized, and at least one per worker while there are enough."""
+def split(documents: list[Document], workers: int, part_size: int | None = None) -> list[list[Document]]:
+    """One part per worker, or parts of at most part_size documents but at least one per worker; evenly sized."""
     if not documents:
         return []
-    count = max(min(workers, len(documents)), -(-len(documents) // part_size))
+    count = min(workers, len(documents))
+    if part_size is not None:
+        count = max(count, -(-len(documents) // part_size))
     size, extra = divmod(len(documents), count)
     parts, start = [], 0
     for index in range(count):
@@ -60,7 +62,7 @@ def split(documents: list[Document], workers: int, part_size: int) -> list[list[
 
 class AnnotatorPool:
     def __init__(self, model_specs: dict[str, str], workers: int, preload: list[str] | None = None,
-                 part_size: int = 16) -> None:
+                 part_size: int | None = None) -> None:
         self.workers = workers
         self.part_size = part_size
         self._initargs = (model_specs, preload or [])

@@ -59,8 +59,11 @@ def test_pool_workers_use_one_blas_thread_each() -> None:
     (0, 2, 16, []),
     (7, 4, 100, [2, 2, 2, 1]),
     (33, 1, 32, [17, 16]),
+    (64, 2, None, [32, 32]),  # the default: one part per worker
+    (7, 2, None, [4, 3]),
+    (1, 2, None, [1]),
 ])
-def test_batches_are_split_into_even_parts_of_bounded_size(count: int, workers: int, part_size: int,
+def test_batches_are_split_into_even_parts_of_bounded_size(count: int, workers: int, part_size: int | None,
                                                            sizes: list[int]) -> None:
     documents = [Document(f"d{i}", "", "") for i in range(count)]
     parts = split(documents, workers, part_size)
