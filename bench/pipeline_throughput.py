@@ -821,10 +821,11 @@ def time_pool(articles: list[Article], batch_size: int, workers: int) -> Timing:
     from streams.nlp.models import spec_for
     from streams.nlp.pool import AnnotatorPool
 
-    in_flight = Settings().nlp_batches_in_flight
+    settings = Settings()
+    in_flight = settings.nlp_batches_in_flight
     models = dict(DEFAULT_MODELS)
     pool = AnnotatorPool(models, workers, preload=sorted({spec_for(lang, models) for lang in models}),
-                         part_size=Settings().nlp_part_size)
+                         part_size=settings.nlp_part_size)
     documents = [Document(a.id, a.title, a.text, a.feed_language) for a in articles]
 
     async def run() -> None:
