@@ -103,15 +103,18 @@ class Settings(BaseSettings):
     nlp_batch_size: int = 64
     nlp_batch_within_s: float = 0.5
     nlp_batches_in_flight: int = Field(default=2, ge=1)
-    # Unset: a batch is split into one part per worker process. Set (e.g. 16): parts of at most this many articles,
-    # which spaCy's NER annotates with ~3-9% less CPU each and which end a burst with every process busy; but with
-    # 16 the integration suite ran 1.6x slower and a two-host rebalance test failed (not understood yet), so it is
-    # not the default (docs/benchmarks.md, session 7).
-    nlp_part_size: int | None = Field(default=None, ge=1)
+    # A batch is handed to the pool in parts of at most this many articles (at least one per process): spaCy's NER
+    # spends 3-9% less CPU per article in parts of 16 than of 32, and a burst ends with every process busy
+    # (docs/benchmarks.md, sessions 7 and 8). Unset (null): one part per process.
+    nlp_part_size: int | None = Field(default=16, ge=1)
     nlp_models: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
 
     # Faust.
     app_id: str = "newsdesk"
+    # A rebalance whose changelog records left to read have not gone down for this long is stuck (streams/stall.py):
+    # the worker stops with an error so its supervisor (`newsdesk up`, systemd, Kubernetes) restarts it. Above
+    # Faust's 60 s rebalance timeout, which a healthy JoinGroup may wait out. 0 turns it off.
+    rebalance_stall_s: float = Field(default=180.0, ge=0)
     web_port: int = 6066
     web_enabled: bool = False
     log_level: str = "info"

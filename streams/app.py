@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import faust
 from elasticsearch import AsyncElasticsearch
@@ -32,15 +32,17 @@ from connectors.rss.registry import FeedRegistry, feed_partition
 from connectors.rss.schedule import SchedulePolicy
 from connectors.rss.shared_registry import SharedFeedRegistry
 from newsdesk.settings import load
-from streams import idle_fetch
+from streams import commit_generation, idle_fetch
 from streams.nlp.annotate import Document
 from streams.nlp.models import spec_for
 from streams.nlp.pool import AnnotatorPool
 from streams.records import AnnotatedArticle, Annotation, Article, DeadLetter
+from streams.stall import StallWatch
 
 log = logging.getLogger(__name__)
 settings = load()
 idle_fetch.install(settings.fetch_pause_s)
+commit_generation.install(settings.embedded)
 
 app = faust.App(
     settings.app_id,
@@ -364,6 +366,29 @@ async def roll_index_over() -> None:
             sink.forget_layout()
     except Exception as exc:  # housekeeping: retried at the next tick
         log.warning("rollover check failed: %r", exc)
+
+
+# -- liveness ---------------------------------------------------------------------------------------------
+
+class StalledRebalance(RuntimeError):
+    """Raised into the worker so it exits non-zero and its supervisor starts a fresh one."""
+
+
+_stall = StallWatch(settings.rebalance_stall_s)
+
+
+@app.timer(5.0)
+async def watch_rebalance() -> None:
+    """A worker stuck in a rebalance does nothing until restarted, so it stops itself (streams/stall.py)."""
+    if not settings.rebalance_stall_s:
+        return
+    recovery = cast(Any, app.tables).recovery  # faust.tables.recovery.Recovery; not in TableManagerT's stubs
+    remaining = recovery.active_remaining_total() if recovery.in_recovery else 0
+    stuck_s = _stall.observe(time.monotonic(), bool(app.rebalancing), remaining)
+    if stuck_s >= settings.rebalance_stall_s:
+        log.error("rebalance stuck for %.0f s (%d changelog records left to read, none read meanwhile): stopping "
+                  "this worker so that it is restarted (NEWSDESK_REBALANCE_STALL_S)", stuck_s, remaining)
+        await app.crash(StalledRebalance(f"rebalance made no progress for {stuck_s:.0f} s"))
 
 
 @app.on_before_shutdown.connect  # type: ignore[arg-type]

@@ -1,0 +1,74 @@
+"""A worker stuck in a rebalance stops itself, and `newsdesk up` starts a fresh one (streams/stall.py).
+
+To hold a rebalance still on purpose: a second worker joins the group and is then frozen with SIGSTOP, and a third
+one joins. The coordinator waits for the frozen member to rejoin, so host A's rebalance makes no progress. With
+NEWSDESK_REBALANCE_STALL_S=5, host A's worker must give up with an error and exit non-zero, and `newsdesk up` must
+start a fresh one. Not asserted: that the fresh worker then completes a rebalance. noida-db's group coordinator
+never makes a new leader once a member vanished in the middle of a rebalance (every JoinGroup round waits the
+60 s rebalance timeout and ends without a leader, the fresh worker included); Kafka elects one among the members
+that rejoined. That part needs a real Kafka, which these machines do not have.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Pipeline, wait_until
+
+pytestmark = pytest.mark.integration
+
+READY = "[^Worker]: Ready"  # once per worker process
+REBALANCED = "[^---Recovery]: Worker ready"  # once per completed rebalance
+
+
+def worker_pids(log: str) -> set[str]:
+    return set(re.findall(r"\[(\d+)\] \[INFO\] \[\^Worker\]: Starting\.\.\.", log))
+
+
+def start_worker(pipeline: Pipeline, name: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    data_dir, log_path = tmp_path / name, tmp_path / f"{name}.log"
+    data_dir.mkdir()
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "newsdesk.cli", "worker", "--loglevel", "info"],
+                                   env={**pipeline.env, "NEWSDESK_DATA_DIR": str(data_dir),
+                                        "NEWSDESK_REBALANCE_STALL_S": "0"},
+                                   stdout=log, stderr=subprocess.STDOUT)
+    return process, log_path
+
+
+def test_a_worker_stuck_in_a_rebalance_is_restarted(tmp_path: Path) -> None:
+    pipeline = Pipeline(tmp_path / "host-a")
+    pipeline.env.update({"NEWSDESK_REBALANCE_STALL_S": "5", "NEWSDESK_STAGES": '["annotate"]'})
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        pipeline.start()
+        pipeline.wait_ready(timeout_s=120)
+        frozen, frozen_log = start_worker(pipeline, "host-b", tmp_path)
+        workers.append(frozen)
+        wait_until(lambda: READY in frozen_log.read_text(errors="replace"), 120, "host B to join")
+        wait_until(lambda: pipeline.log().count(REBALANCED) >= 2, 60, "host A to finish the rebalance B caused")
+        frozen.send_signal(signal.SIGSTOP)
+        joiner, _ = start_worker(pipeline, "host-c", tmp_path)
+        workers.append(joiner)
+
+        wait_until(lambda: "rebalance stuck for" in pipeline.log(), 90, "host A to notice the stuck rebalance")
+        restarted = wait_until(lambda: re.search(r"faust worker exited with (-?\d+); restarting", pipeline.log()),
+                               60, "`newsdesk up` to restart its worker")
+        assert restarted.group(1) not in ("0", "None"), "a stuck worker must exit with an error"
+
+        wait_until(lambda: len(worker_pids(pipeline.log())) == 2, 30, "a fresh worker process to start")
+    finally:  # killed, not stopped: a worker waiting on a JoinGroup takes up to 60 s to stop, and no data matters
+        for process in workers:
+            process.kill()
+            process.wait(30)
+        if pipeline.process is not None:
+            for child in pipeline.descendants():
+                child.kill()
+            pipeline.process.kill()
+            pipeline.process.wait(30)
