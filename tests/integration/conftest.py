@@ -93,6 +93,9 @@ class Pipeline:
             "NEWSDESK_POLL_MIN_INTERVAL_S": "1",
             "NEWSDESK_POLL_MAX_INTERVAL_S": "3",
             "NEWSDESK_ALLOW_PRIVATE_ADDRESSES": "1",  # the test feed server is on 127.0.0.1
+            # a rebalance here takes seconds; one stuck for 30 s restarts the worker within a test's time budget
+            # (a table recovery that never received its changelog records was seen in ~1 of 20 two-host runs)
+            "NEWSDESK_REBALANCE_STALL_S": "30",
         }
         self.env.pop("NEWSDESK_KAFKA_BOOTSTRAP", None)
         self.env.pop("NEWSDESK_ELASTICSEARCH_URL", None)
