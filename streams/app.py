@@ -380,15 +380,12 @@ _stall = StallWatch(settings.rebalance_stall_s)
 @app.timer(5.0)
 async def watch_rebalance() -> None:
     """A worker stuck in a rebalance does nothing until restarted, so it stops itself (streams/stall.py)."""
-    if not settings.rebalance_stall_s:
-        return
     recovery = cast(Any, app.tables).recovery  # faust.tables.recovery.Recovery; not in TableManagerT's stubs
     remaining = recovery.active_remaining_total() if recovery.in_recovery else 0
-    stuck_s = _stall.observe(time.monotonic(), bool(app.rebalancing), remaining)
-    if stuck_s >= settings.rebalance_stall_s:
+    if _stall.stalled(time.monotonic(), bool(app.rebalancing), remaining):
         log.error("rebalance stuck for %.0f s (%d changelog records left to read, none read meanwhile): stopping "
-                  "this worker so that it is restarted (NEWSDESK_REBALANCE_STALL_S)", stuck_s, remaining)
-        await app.crash(StalledRebalance(f"rebalance made no progress for {stuck_s:.0f} s"))
+                  "this worker so that it is restarted (NEWSDESK_REBALANCE_STALL_S)", _stall.limit_s, remaining)
+        await app.crash(StalledRebalance(f"rebalance made no progress for {_stall.limit_s:.0f} s"))
 
 
 @app.on_before_shutdown.connect  # type: ignore[arg-type]

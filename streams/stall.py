@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 @dataclass
 class StallWatch:
-    limit_s: float
+    limit_s: float  # 0: never stalled
     _progress_at: float | None = None  # the rebalance's start, or the last time the remaining count went down
     _remaining: int | None = None
 
@@ -30,4 +30,4 @@ class StallWatch:
         return now - self._progress_at
 
     def stalled(self, now: float, rebalancing: bool, remaining: int) -> bool:
-        return self.observe(now, rebalancing, remaining) >= self.limit_s
+        return self.observe(now, rebalancing, remaining) >= self.limit_s > 0

@@ -8,7 +8,7 @@ workaround installed, consumer 1 must keep its member id, and the group must set
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,10 +40,10 @@ def consumer(bootstrap: str) -> AIOKafkaConsumer:
                             heartbeat_interval_ms=3000, session_timeout_ms=30000)
 
 
-async def wait_for(condition: object, timeout_s: float) -> bool:
+async def wait_for(condition: Callable[[], bool], timeout_s: float) -> bool:
     deadline = asyncio.get_running_loop().time() + timeout_s
     while asyncio.get_running_loop().time() < deadline:
-        if callable(condition) and condition():
+        if condition():
             return True
         await asyncio.sleep(0.1)
     return False

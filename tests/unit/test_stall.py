@@ -43,3 +43,9 @@ def test_only_illegal_generation_becomes_rebalance_in_progress() -> None:
     assert as_rebalance_in_progress(topics) == [
         ("articles.raw", [(0, RebalanceInProgressError.errno), (1, 0), (2, 25)]),
         ("articles.annotated", [(3, RebalanceInProgressError.errno)])]
+
+
+def test_a_limit_of_zero_never_stalls() -> None:
+    watch = StallWatch(limit_s=0)
+    assert not watch.stalled(0, True, 3)
+    assert not watch.stalled(10_000, True, 3)
