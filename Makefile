@@ -1,24 +1,30 @@
 # The two commands of the README:
-#   make run    create .venv, install newsdesk, run the main job on the embedded default with the sample feeds
-#   make test   create .venv, install newsdesk with its test tools (and the optional French model, so its
-#               quality is tested too), run lint and the whole test suite
+#   make run    create .venv, install newsdesk, resolve the embedded Kafka and OpenSearch with Maven (once), run
+#               the main job on them with the sample feeds
+#   make test   the same set-up with the test tools (and the optional French model, so its quality is tested too),
+#               then lint and the whole test suite (the integration tests start real Kafka and OpenSearch JVMs)
+# Both need Java 17+ and Maven 3.8+ on PATH (`apt-get install openjdk-17-jre-headless maven`).
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test lint install install-dev engines clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[embedded]'
+	$(BIN)/pip install --quiet -e .
 
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,fr]'
 
+engines: install
+	$(BIN)/newsdesk fetch-engines
+
 run: install
+	$(BIN)/newsdesk fetch-engines
 	$(BIN)/newsdesk up --samples
 
 lint: install-dev
@@ -26,6 +32,7 @@ lint: install-dev
 	$(BIN)/mypy newsdesk connectors streams
 
 test: install-dev lint
+	$(BIN)/newsdesk fetch-engines
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
 from urllib.parse import urlsplit
 
-from elasticsearch import Elasticsearch
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from connectors.elasticsearch import SearchBackend, open_backend
 from connectors.elasticsearch.index import ensure_index
 from newsdesk.settings import Settings
 
@@ -40,8 +41,8 @@ def wait_for_services(settings: Settings, timeout_s: float) -> None:
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     retention_ms = str(int(settings.retention_hours * 3600 * 1000))
     bounded = {"retention.ms": retention_ms, "cleanup.policy": "delete"}
-    # Compacted: the latest value per key is kept for good. noida compacts only when segment.ms and
-    # min.cleanable.dirty.ratio are set; Kafka honours the same settings. Tombstones stay a day, so a worker
+    # Compacted: the latest value per key is kept for good. segment.ms and min.cleanable.dirty.ratio make Kafka
+    # compact within minutes instead of at the next 1 GB segment. Tombstones stay a day, so a worker
     # that was away less than that sees a removal as a tombstone (longer: it drops feeds it no longer finds).
     compacted = {"cleanup.policy": "compact", "segment.ms": str(settings.registry_compaction_segment_ms),
                  "min.cleanable.dirty.ratio": str(settings.registry_compaction_dirty_ratio),
@@ -72,12 +73,24 @@ def create_topics(settings: Settings) -> None:
         admin.close()
 
 
-def elasticsearch_client(settings: Settings) -> Elasticsearch:
-    return Elasticsearch(settings.es_url, request_timeout=30)
+async def open_search_backend(settings: Settings, *, request_timeout: float = 30.0,
+                             max_retries: int = 0) -> SearchBackend:
+    """The search backend the settings name: NEWSDESK_ELASTICSEARCH_URL (or the embedded OpenSearch), with the
+    client NEWSDESK_SEARCH_ENGINE picks ("auto": from the server's root answer)."""
+    return await open_backend(settings.es_url, settings.search_engine, request_timeout=request_timeout,
+                              max_retries=max_retries)
+
+
+async def prepare_index(settings: Settings) -> None:
+    backend = await open_search_backend(settings, max_retries=2)
+    try:
+        await ensure_index(backend, settings.index_alias)
+        log.info("search index %s ready on %s (%s)", settings.index_alias, backend.url, backend.engine)
+    finally:
+        await backend.close()
 
 
 def prepare(settings: Settings) -> None:
     wait_for_services(settings, settings.embedded_start_timeout_s)
     create_topics(settings)
-    with elasticsearch_client(settings) as es:
-        ensure_index(es, settings.index_alias)
+    asyncio.run(prepare_index(settings))

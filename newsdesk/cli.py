@@ -26,13 +26,26 @@ feeds_app = typer.Typer(help="Manage the feed list (under NEWSDESK_DATA_DIR, or 
                              "NEWSDESK_REGISTRY=kafka; picked up live by `up`).",
                         no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # soft wrap: an error message is never cut mid-sentence
+# Client libraries that log every connection at INFO: their lines come with -v only.
+CHATTY_LOGGERS = ("kafka", "aiokafka", "httpx", "httpcore", "elastic_transport", "opensearch", "urllib3")
+_verbose = False
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also log the Kafka and HTTP clients' "
+                                                "connection details")] = False) -> None:
+    global _verbose
+    _verbose = verbose
 
 
 def _settings() -> Settings:
     settings = load()
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not _verbose:
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
     return settings
 
 
@@ -43,6 +56,24 @@ def up(samples: Annotated[bool, typer.Option(help="Serve the bundled sample feed
     from newsdesk import service
 
     raise typer.Exit(service.run(_settings(), with_samples=samples))
+
+
+@app.command("fetch-engines")
+def fetch_engines() -> None:
+    """Resolve the embedded Kafka and OpenSearch jars with Maven (once; `up` does it too), and print the Java and
+    Maven in use. Nothing is downloaded again while the poms are unchanged."""
+    from newsdesk.engines import EngineUnavailable
+    from newsdesk.engines.maven import classpath, tool
+
+    settings = _settings()
+    try:
+        print(f"java: {tool('java', settings.java_home)}\nmvn: {tool('mvn')}")
+        for pom in ("kafka.pom.xml", "opensearch.pom.xml"):
+            jars = classpath(pom, settings.engines_cache_dir, settings.maven_repo).split(":")
+            print(f"{pom}: {len(jars)} jars resolved")
+    except EngineUnavailable as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -254,22 +285,39 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document per line")] = False,
 ) -> None:
     """Search the indexed articles, newest first (or by relevance), with filters, highlights and paging."""
-    from connectors.elasticsearch.search import SearchRequest
+    from rich.markup import escape
+
+    from connectors.elasticsearch import SearchError, redact_url
+    from connectors.elasticsearch.search import SearchPage, SearchRequest
     from connectors.elasticsearch.search import search as run_search
-    from newsdesk.bootstrap import elasticsearch_client
+    from newsdesk.bootstrap import open_search_backend
 
     if sort not in ("date", "relevance"):
         err.print("--sort is 'date' or 'relevance'")
         raise typer.Exit(2)
     settings = _settings()
+    if not _verbose:  # the clients log each failed attempt with a traceback; the one line below says it all
+        for name in ("elastic_transport", "opensearch"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     request = SearchRequest(query=query, language=lang, entity=entity, topic=topic, source=source, since=since,
                             until=until, sort=sort, limit=limit, after=after)  # type: ignore[arg-type]
-    with elasticsearch_client(settings) as es:
+
+    async def run() -> SearchPage:
+        backend = await open_search_backend(settings, max_retries=1)
         try:
-            page = run_search(es, settings.index_alias, request)
-        except Exception as exc:
-            err.print(f"[red]search failed[/red] ({settings.es_url}): {exc}")
-            raise typer.Exit(1) from exc
+            return await run_search(backend, settings.index_alias, request)
+        finally:
+            await backend.close()
+
+    try:
+        page = asyncio.run(run())
+    except ValueError as exc:  # a bad cursor or since/until: the user's input, said as it is
+        err.print(f"[red]search failed[/red]: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    except SearchError as exc:  # one line, no traceback; the URL without credentials
+        err.print(f"[red]search failed[/red] ({escape(redact_url(settings.es_url))}): {escape(str(exc))}",
+                  highlight=False)
+        raise typer.Exit(1) from None
     if as_json:
         for hit in page.hits:
             print(json.dumps(hit, ensure_ascii=False))

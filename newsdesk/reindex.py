@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from elasticsearch import AsyncElasticsearch
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
+from connectors.elasticsearch import open_backend
 from connectors.elasticsearch.document import to_document
 from connectors.elasticsearch.sink import ElasticsearchSink, WriteResult
 from newsdesk.settings import Settings
@@ -55,8 +55,9 @@ async def reindex(settings: Settings, since: datetime | None = None, batch_size:
             consumer.seek(tp, start)
         remaining = dict(ranges)
         done = 0
-        async with AsyncElasticsearch(settings.es_url, request_timeout=60) as es:
-            sink = ElasticsearchSink(es, settings.index_alias, max_backoff_s=settings.sink_max_backoff_s)
+        backend = await open_backend(settings.es_url, settings.search_engine, request_timeout=60)
+        try:
+            sink = ElasticsearchSink(backend, settings.index_alias, max_backoff_s=settings.sink_max_backoff_s)
             while remaining:
                 polled = await asyncio.to_thread(consumer.poll, 1000, batch_size)
                 documents = []
@@ -80,6 +81,8 @@ async def reindex(settings: Settings, since: datetime | None = None, batch_size:
                     total_result.rejected += result.rejected
                 if progress:
                     progress(done, total)
+        finally:
+            await backend.close()
     finally:
         consumer.close()
     return total_result

@@ -1,7 +1,8 @@
-"""`newsdesk up`: start (or connect to) the services, then run the Faust worker until told to stop.
+"""`newsdesk up`: start (or connect to) the engines, then the search API and the Faust worker, and keep them running.
 
-Stop order matters: the worker first (it finishes in-flight batches and commits offsets), then noida-db
-(which saves its data on a clean stop). A worker that dies on its own is restarted with backoff.
+Order: Kafka, OpenSearch (each only when no cluster address is set), the topics and the index (bootstrap), the
+sample feed server, the API, the worker. Every child is supervised (restarted when it dies); SIGTERM, SIGINT
+and SIGHUP stop them in reverse order, so the worker commits while the engines are still up.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import os
 import signal
 import sys
 import threading
-import time
 from types import FrameType
 
 from newsdesk import bootstrap
-from newsdesk.embedded import noida_child
+from newsdesk.engines import EngineUnavailable, Service, embedded_services
 from newsdesk.processes import Child
 from newsdesk.samples import SampleServer
 from newsdesk.settings import Settings
+from newsdesk.supervisor import StartFailed, Supervisor
 
 log = logging.getLogger(__name__)
 WORKER_STOP_TIMEOUT_S = 90.0
@@ -29,15 +30,27 @@ def web_args(settings: Settings) -> list[str]:
     return ["--with-web", "--web-port", str(settings.web_port)] if settings.web_enabled else ["--without-web"]
 
 
-def worker_child(settings: Settings) -> Child:
+def child_env(settings: Settings) -> dict[str, str]:
+    """The worker and the API use the engines `up` started, at the addresses it chose."""
+    return {**os.environ, "NEWSDESK_DATA_DIR": str(settings.data_dir), "NEWSDESK_KAFKA_BOOTSTRAP": settings.bootstrap,
+            "NEWSDESK_ELASTICSEARCH_URL": settings.es_url, **engine_hint(settings)}
+
+
+def engine_hint(settings: Settings) -> dict[str, str]:
+    """With the embedded engine the search engine is known: children need not detect it."""
+    return {"NEWSDESK_SEARCH_ENGINE": "opensearch"} if not settings.elasticsearch_url else {}
+
+
+def worker_service(settings: Settings) -> Service:
     argv = [sys.executable, "-m", "streams.app", "worker", "--loglevel", settings.log_level, *web_args(settings)]
-    env = {**os.environ, "NEWSDESK_DATA_DIR": str(settings.data_dir)}
-    return Child("faust-worker", argv, env=env)
+    return Service("faust-worker", lambda: Child("faust-worker", argv, env=child_env(settings)),
+                   stop_timeout_s=WORKER_STOP_TIMEOUT_S)
 
 
-def api_child(settings: Settings) -> Child:
-    return Child("search-api", [sys.executable, "-m", "newsdesk.cli", "api"],
-                 env={**os.environ, "NEWSDESK_DATA_DIR": str(settings.data_dir)})
+def api_service(settings: Settings) -> Service:
+    argv = [sys.executable, "-m", "newsdesk.cli", "api"]
+    return Service("search-api", lambda: Child("search-api", argv, env=child_env(settings)),
+                   address=f"http://{settings.api_host}:{settings.api_port}/search", stop_timeout_s=10.0)
 
 
 def run(settings: Settings, *, with_samples: bool) -> int:
@@ -47,44 +60,31 @@ def run(settings: Settings, *, with_samples: bool) -> int:
         log.info("received %s, shutting down", signal.Signals(signum).name)
         stop.set()
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, request_stop)
 
-    noida = noida_child(settings) if settings.embedded else None
+    supervisor = Supervisor(stop)
     samples = SampleServer(settings) if with_samples else None
-    worker: Child | None = None
-    api = api_child(settings) if settings.api_port else None
     try:
-        if noida:
-            noida.start()
-            log.info("embedded noida-db: kafka %s, elasticsearch %s, data in %s",
-                     settings.bootstrap, settings.es_url, settings.noida_dir)
+        for engine in embedded_services(settings):
+            supervisor.start(engine)
+        if stop.is_set():
+            return 0
         bootstrap.prepare(settings)
         if samples:
             samples.start()
-        if api:
-            api.start()
-        backoff = 1.0
-        while not stop.is_set():
-            worker = worker_child(settings)
-            worker.start()
-            started = time.monotonic()
-            while not stop.is_set() and worker.running():
-                stop.wait(0.5)
-            if stop.is_set():
-                break
-            log.error("faust worker exited with %s; restarting in %.0fs", worker.process and worker.process.returncode,
-                      backoff)
-            backoff = 1.0 if time.monotonic() - started > 60 else min(backoff * 2, 60.0)
-            stop.wait(backoff)
+        if settings.api_port:
+            supervisor.start(api_service(settings))
+        supervisor.start(worker_service(settings))
+        log.info("newsdesk is running: kafka %s, search %s, data in %s", settings.bootstrap,
+                 settings.es_url if not settings.elasticsearch_url else "(cluster)", settings.data_dir)
+        supervisor.watch()
         return 0
+    except (EngineUnavailable, StartFailed) as exc:
+        log.error("%s", exc)
+        return 1
     finally:
-        if worker:
-            worker.stop(WORKER_STOP_TIMEOUT_S)
-        if api:
-            api.stop(10)
+        supervisor.stop_all()
         if samples:
             samples.stop()
-        if noida:
-            noida.stop(settings.embedded_stop_timeout_s)
         log.info("stopped")

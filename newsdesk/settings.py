@@ -8,7 +8,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Literal
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
@@ -27,26 +27,30 @@ DEFAULT_MODELS = {
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
 
-    # Where things live. External services are used when their address is set; otherwise embedded noida-db.
+    # Where things live. A service whose address is set is used as it is; the others run embedded: real Apache
+    # Kafka and OpenSearch JVMs started by `newsdesk up` (newsdesk/engines), resolved from Maven Central once.
     data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("newsdesk")))
     kafka_bootstrap: str | None = None
-    elasticsearch_url: str | None = None
+    elasticsearch_url: str | None = None  # an Elasticsearch 8.x/9.x or OpenSearch 2.x/3.x server
+    # Which client speaks to it: "auto" reads the server's root answer (version.distribution == "opensearch").
+    search_engine: Literal["auto", "elasticsearch", "opensearch"] = "auto"
     embedded_kafka_port: int = 19092
-    embedded_elasticsearch_port: int = 19200
-    embedded_start_timeout_s: float = 60.0
-    embedded_stop_timeout_s: float = 120.0
-    # noida answers an empty Fetch at once; a short client-side pause stops idle consumers spinning a core.
-    empty_fetch_pause_ms: int = 50
+    embedded_kafka_controller_port: int = 19093
+    embedded_opensearch_port: int = 19200
+    embedded_kafka_heap_mb: int = Field(default=512, ge=128)
+    embedded_opensearch_heap_mb: int = Field(default=768, ge=256)
+    embedded_start_timeout_s: float = 180.0  # a JVM starts in 5-20 s; a first start also resolves jars
+    java_home: Path | None = Field(default_factory=lambda: Path(os.environ["JAVA_HOME"]) if os.environ.get("JAVA_HOME")
+                                   else None)
+    maven_repo: Path | None = None  # Maven's local repository (default: ~/.m2/repository)
 
     # Kafka topics.
     topic_prefix: str = ""
     topic_partitions: int = 4
     topic_replication: int = 1
     topic_retention_hours: float = 7 * 24
-    embedded_topic_retention_hours: float = 48
     # Compression of what the Faust worker produces (articles, annotations, table changelogs). News JSON shrinks
-    # ~3-4x: less disk and network on Kafka, and on the embedded broker, which rewrites its whole state every
-    # second, less of its CPU taken from annotation (docs/benchmarks.md). "none" turns it off.
+    # ~3-4x: less disk and network on Kafka (docs/benchmarks.md). "none" turns it off.
     kafka_compression: Literal["zstd", "gzip", "none"] = "zstd"
     # How much the worker's producer puts in one batch (bytes before compression, per partition) and how long it
     # waits to fill one. An annotated article is ~10 KB of JSON, so Kafka's 16 KB default made one batch per
@@ -54,9 +58,11 @@ class Settings(BaseSettings):
     kafka_batch_bytes: int = Field(default=512 * 1024, ge=16 * 1024, le=900_000)  # < the 1 MB request limit
     kafka_linger_ms: int = Field(default=10, ge=0, le=1000)
 
-    # Elasticsearch.
+    # Elasticsearch / OpenSearch.
     index_alias: str = "articles"
-    embedded_index_cap: int = 1000  # newest N articles kept in the embedded index (it scans ~1.3 ms/article/query)
+    # Articles published (or, without a date, fetched) longer ago than this are deleted from the index, checked
+    # every `index_rollover_check_s`. Unset: 90 days on the embedded engine, kept for good on a cluster.
+    index_retention_days: float | None = Field(default=None, ge=0)
     sink_batch_size: int = 200
     sink_batch_within_s: float = 1.0
     sink_max_backoff_s: float = 30.0
@@ -81,7 +87,7 @@ class Settings(BaseSettings):
     # Where the feed list lives: "sqlite" (one host, NEWSDESK_DATA_DIR) or "kafka" (compacted topics shared by the
     # workers of several hosts; README "Feeds"). Explicit, never implied: switching moves the source of truth.
     registry: Literal["sqlite", "kafka"] = "sqlite"
-    registry_compaction_segment_ms: int = 600_000  # compacted topics: noida compacts only with both of these set
+    registry_compaction_segment_ms: int = 600_000  # compacted topics: how soon Kafka compacts them
     registry_compaction_dirty_ratio: float = 0.1
     fetch_timeout_s: float = 20.0
     fetch_max_bytes: int = 10 * 1024 * 1024
@@ -145,8 +151,13 @@ class Settings(BaseSettings):
 
     @property
     def embedded(self) -> bool:
-        """True when newsdesk runs its own noida-db instead of connecting to clusters."""
+        """True when `newsdesk up` runs an engine itself (Kafka, OpenSearch or both) instead of a cluster's."""
         return not (self.kafka_bootstrap and self.elasticsearch_url)
+
+    @property
+    def engines_cache_dir(self) -> Path:
+        """Where the engines' resolved classpaths are kept (the jars stay in Maven's own repository)."""
+        return Path(user_cache_dir("newsdesk")) / "engines"
 
     @cached_property
     def bootstrap(self) -> str:
@@ -154,11 +165,18 @@ class Settings(BaseSettings):
 
     @cached_property
     def es_url(self) -> str:
-        return self.elasticsearch_url or f"http://127.0.0.1:{self.embedded_elasticsearch_port}"
+        return self.elasticsearch_url or f"http://127.0.0.1:{self.embedded_opensearch_port}"
 
     @property
     def retention_hours(self) -> float:
-        return self.embedded_topic_retention_hours if self.embedded else self.topic_retention_hours
+        return self.topic_retention_hours
+
+    @property
+    def retention_days(self) -> float | None:
+        """Index retention in force (None: keep every article)."""
+        if self.index_retention_days is not None:
+            return self.index_retention_days or None
+        return 90.0 if not self.elasticsearch_url else None
 
     @property
     def rollover_conditions(self) -> dict[str, str | int]:
@@ -178,17 +196,9 @@ class Settings(BaseSettings):
                 "allowed_hosts": allowed}
 
     @property
-    def index_cap(self) -> int | None:
-        return self.embedded_index_cap if self.embedded else None
-
-    @property
     def compression_type(self) -> str | None:
         """NEWSDESK_KAFKA_COMPRESSION as Kafka clients take it (None: uncompressed)."""
         return None if self.kafka_compression == "none" else self.kafka_compression
-
-    @property
-    def fetch_pause_s(self) -> float:
-        return self.empty_fetch_pause_ms / 1000 if self.embedded else 0.0
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
@@ -234,10 +244,6 @@ class Settings(BaseSettings):
     def registry_cache_path(self) -> Path:
         """With NEWSDESK_REGISTRY=kafka: this host's copy of the topics, plus its local dedup memory."""
         return self.data_dir / "registry-cache.sqlite3"
-
-    @property
-    def noida_dir(self) -> Path:
-        return self.data_dir / "noida"
 
 
 def load() -> Settings:

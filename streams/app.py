@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import faust
-from elasticsearch import AsyncElasticsearch
 from pydantic import ValidationError
 
+from connectors.elasticsearch import SearchError, SearchUnavailable, open_backend
 from connectors.elasticsearch.document import to_document
-from connectors.elasticsearch.index import enforce_cap, rollover
+from connectors.elasticsearch.index import apply_retention, rollover
 from connectors.elasticsearch.sink import ElasticsearchSink
 from connectors.rss.fetch import FeedFetcher
 from connectors.rss.poller import FeedPoller
@@ -32,7 +32,7 @@ from connectors.rss.registry import FeedRegistry, feed_partition
 from connectors.rss.schedule import SchedulePolicy
 from connectors.rss.shared_registry import SharedFeedRegistry
 from newsdesk.settings import load
-from streams import commit_generation, idle_fetch
+from streams import log_limits
 from streams.nlp.annotate import Document
 from streams.nlp.models import spec_for
 from streams.nlp.pool import AnnotatorPool
@@ -41,8 +41,7 @@ from streams.stall import StallWatch
 
 log = logging.getLogger(__name__)
 settings = load()
-idle_fetch.install(settings.fetch_pause_s)
-commit_generation.install(settings.embedded)
+log_limits.install(settings.log_level)
 
 app = faust.App(
     settings.app_id,
@@ -313,23 +312,33 @@ async def annotate(stream: faust.StreamT) -> None:
             task.cancel()
 
 
-# -- articles.annotated -> Elasticsearch -----------------------------------------------------------------
+# -- articles.annotated -> Elasticsearch / OpenSearch ------------------------------------------------------
 
 _sink: ElasticsearchSink | None = None
+_sink_lock = asyncio.Lock()
 
 
-def elasticsearch_sink() -> ElasticsearchSink:
+async def elasticsearch_sink() -> ElasticsearchSink:
+    """The sink over the search backend, opened once. With NEWSDESK_SEARCH_ENGINE=auto the engine is read from
+    the server's root answer, so this waits (with backoff) for a search engine that is down, like a write does."""
     global _sink
-    if _sink is None:
-        es = AsyncElasticsearch(settings.es_url, request_timeout=60, retry_on_timeout=False, max_retries=0)
-        _sink = ElasticsearchSink(es, settings.index_alias, max_backoff_s=settings.sink_max_backoff_s)
+    async with _sink_lock:
+        attempt = 0
+        while _sink is None:
+            try:
+                backend = await open_backend(settings.es_url, settings.search_engine, request_timeout=60,
+                                             max_retries=0)  # the sink retries itself, with backoff
+                _sink = ElasticsearchSink(backend, settings.index_alias, max_backoff_s=settings.sink_max_backoff_s)
+            except SearchUnavailable as exc:
+                attempt += 1
+                log.warning("search backend unavailable (%s); retrying", exc)
+                await asyncio.sleep(min(settings.sink_max_backoff_s, 0.5 * 2 ** min(attempt, 10)))
     return _sink
 
 
 @when("index", app.agent(annotated_topic))
 async def index(stream: faust.StreamT) -> None:
-    """Index batches; the batch's offsets are committed only after Elasticsearch acknowledged it."""
-    written_since_cap = 0
+    """Index batches; the batch's offsets are committed only after the search engine acknowledged it."""
     async for events in stream.take_events(  # type: ignore[attr-defined]
             settings.sink_batch_size, within=settings.sink_batch_within_s):
         by_id: dict[str, faust.EventT] = {}
@@ -342,30 +351,28 @@ async def index(stream: faust.StreamT) -> None:
                 continue
             by_id[item.article.id] = event
             documents.append(to_document(item))
-        sink = elasticsearch_sink()
+        sink = await elasticsearch_sink()
         result = await sink.write(documents)
         for rejected in result.rejected:
             await dead_letter("index", by_id[rejected.id],
-                              f"elasticsearch rejected it ({rejected.status}): {rejected.reason}")
+                              f"the search engine rejected it ({rejected.status}): {rejected.reason}")
         if result.stale:
             log.info("index: %d written, %d older than the indexed version (skipped)", result.written, result.stale)
-        written_since_cap += len(documents)
-        if settings.index_cap and written_since_cap >= max(1, settings.index_cap // 10):
-            written_since_cap = 0
-            try:
-                await enforce_cap(sink.es, settings.index_alias, settings.index_cap)
-            except Exception as exc:  # the cap is housekeeping; indexing goes on
-                log.warning("could not enforce the index cap: %r", exc)
 
 
 @when("index", app.timer(settings.index_rollover_check_s, on_leader=True))
 async def roll_index_over() -> None:
+    """Housekeeping on the leader: roll the write alias over, then delete articles past the retention age."""
+    sink = await elasticsearch_sink()
     try:
-        sink = elasticsearch_sink()
-        if await rollover(sink.es, settings.index_alias, settings.rollover_conditions):
+        if await rollover(sink.backend, settings.index_alias, settings.rollover_conditions):
             sink.forget_layout()
-    except Exception as exc:  # housekeeping: retried at the next tick
-        log.warning("rollover check failed: %r", exc)
+    except SearchError as exc:  # retried at the next tick
+        log.warning("rollover check failed: %s", exc)
+    try:
+        await apply_retention(sink.backend, settings.index_alias, settings.retention_days)
+    except SearchError as exc:
+        log.warning("index retention failed: %s", exc)
 
 
 # -- liveness ---------------------------------------------------------------------------------------------
@@ -396,7 +403,7 @@ async def close_resources(app: faust.App, **kwargs: Any) -> None:
         await _poller.aclose()  # in-flight polls finish (or are handed back), then the fetcher closes
         await asyncio.to_thread(_poller.registry.close)  # shared: flushes the last state records
     if _sink is not None:
-        await _sink.es.close()
+        await _sink.backend.close()
 
 
 def main() -> None:

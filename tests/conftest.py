@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "connectors" / "rss" / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-# ../shared beside the repository (in CI a copy sits next to the clone); NEWSDESK_SHARED_DIR overrides it.
-SHARED = Path(os.environ.get("NEWSDESK_SHARED_DIR") or ROOT.parent / "shared")
-FEED_CORPUS = SHARED / "corpora" / "feedparser-tests"
+# feedparser's conformance corpus, vendored with its licence (BSD-2-Clause, tests/fixtures/feedparser-tests/LICENSE)
+FEED_CORPUS = FIXTURES / "feedparser-tests"
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,9 @@
     articles-000002  ├─ read alias `articles` (search, Kibana)
     articles-000003  ┘  ◄─ write alias `articles-write` (new documents)
 
+Retention is by age (`apply_retention`): articles published, or without a date fetched, longer ago than
+`NEWSDESK_INDEX_RETENTION_DAYS` are deleted by query, on Elasticsearch and OpenSearch alike.
+
 The template (deploy/elasticsearch/articles.template.json) is the single source of the mapping; the languages
 with their own analyzer are read from it (`i18n.<code>`), so adding a language is a change to that file only.
 """
@@ -12,11 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch, Elasticsearch
+from connectors.elasticsearch.backend import SearchBackend, SearchRequestError
 
 log = logging.getLogger(__name__)
 
@@ -55,51 +59,60 @@ def write_alias(alias: str) -> str:
     return f"{alias}-write"
 
 
-def ensure_index(es: Elasticsearch, alias: str) -> None:
+async def ensure_index(backend: SearchBackend, alias: str) -> None:
     """Idempotent: install the template, create the first index with both aliases, add new mapping fields."""
     body = template(alias)
-    es.indices.put_index_template(name=alias, body=body)
+    await backend.put_index_template(alias, body)
     writer = write_alias(alias)
-    if not es.indices.exists_alias(name=writer):
+    if not await backend.alias_exists(writer):
         first = f"{alias}-000001"
-        if es.indices.exists(index=first):
-            es.indices.update_aliases(actions=[{"add": {"index": first, "alias": writer, "is_write_index": True}},
-                                               {"add": {"index": first, "alias": alias}}])
+        if await backend.index_exists(first):
+            await backend.update_aliases([{"add": {"index": first, "alias": writer, "is_write_index": True}},
+                                          {"add": {"index": first, "alias": alias}}])
         else:
-            es.indices.create(index=first, aliases={alias: {}, writer: {"is_write_index": True}})
+            await backend.create_index(first, {"aliases": {alias: {}, writer: {"is_write_index": True}}})
         log.info("index %s behind aliases %s (read) and %s (write)", first, alias, writer)
     # Fields added to the template since an index was created are added to it too (additive changes only).
     try:
-        es.indices.put_mapping(index=alias, properties=body["template"]["mappings"]["properties"])
-    except Exception as exc:  # an incompatible change needs a new index (rollover) or `newsdesk reindex`
+        await backend.put_mapping(alias, body["template"]["mappings"]["properties"])
+    except SearchRequestError as exc:  # an incompatible change needs a new index (rollover) or `newsdesk reindex`
         log.warning("could not update the mapping of %s in place: %s", alias, exc)
 
 
-async def rollover(es: AsyncElasticsearch, alias: str, conditions: dict[str, Any]) -> str | None:
+async def rollover(backend: SearchBackend, alias: str, conditions: dict[str, Any]) -> str | None:
     """Roll the write alias over to a new index when a condition is met; returns the new index name."""
-    response = await es.indices.rollover(alias=write_alias(alias), conditions=conditions)
+    response = await backend.rollover(write_alias(alias), conditions)
     if response.get("rolled_over"):
         log.info("rolled %s over to %s", write_alias(alias), response["new_index"])
         return str(response["new_index"])
     return None
 
 
-async def enforce_cap(es: AsyncElasticsearch, alias: str, cap: int) -> int:
-    """Delete all but the `cap` most recently indexed articles; returns how many were deleted.
+def retention_query(cutoff: datetime) -> dict[str, Any]:
+    """Articles published before `cutoff`, or, without a (well-formed) publication date, fetched before it."""
+    before = {"lt": cutoff.astimezone(UTC).isoformat()}
+    return {"bool": {"should": [
+        {"range": {"published_at": before}},
+        {"bool": {"must_not": [{"exists": {"field": "published_at"}}],
+                  "filter": [{"range": {"fetched_at": before}}]}},
+    ], "minimum_should_match": 1}}
 
-    The embedded engine scans every document per search, so an unbounded index makes search slow.
-    """
-    total = (await es.count(index=alias))["count"]
-    if total <= cap:
+
+async def apply_retention(backend: SearchBackend, alias: str, days: float | None,
+                          now: datetime | None = None) -> int:
+    """Delete the articles older than `days` (None: keep everything) from every index behind the read alias;
+    returns how many were deleted. The same request on both engines (delete_by_query)."""
+    if days is None:
         return 0
-    oldest_kept = await es.search(index=alias, size=1, from_=cap - 1, sort=[{"indexed_at": "desc"}],
-                                  source_includes=["indexed_at"])
-    hits = oldest_kept["hits"]["hits"]
-    if not hits:
-        return 0
-    cutoff = hits[0]["_source"]["indexed_at"]
-    result = await es.delete_by_query(index=alias, query={"range": {"indexed_at": {"lt": cutoff}}},
-                                      refresh=True, conflicts="proceed")
-    deleted = int(result.get("deleted", 0))
-    log.info("index cap %d: deleted %d articles indexed before %s", cap, deleted, cutoff)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    query = retention_query(cutoff)
+    deleted = 0
+    # One request per index behind the alias rather than one on the alias: the same on Elasticsearch and
+    # OpenSearch, and noida-db's Elasticsearch API (the contract suite's server) deletes only in the first index
+    # of a multi-index target.
+    for index in sorted(await backend.get_alias(alias)):
+        deleted += await backend.delete_by_query(index, query, refresh=True)
+    if deleted:
+        log.info("retention %g days: deleted %d articles published (or fetched) before %s", days, deleted,
+                 cutoff.isoformat(timespec="seconds"))
     return deleted

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
-from elasticsearch import AsyncElasticsearch, Elasticsearch
-
+from connectors.elasticsearch.backend import SearchBackend
 from connectors.elasticsearch.document import fold
 from connectors.elasticsearch.index import OTHER_LANGUAGES, analysed_languages, i18n_key
 
@@ -26,8 +27,8 @@ Sort = Literal["date", "relevance"]
 
 def text_fields(language: str | None = None, present: frozenset[str] | None = None) -> list[str]:
     """Shared fields plus the per-language fields: only `language`'s when given (and the fallback's, when it
-    has no analyzer), else those of the languages the index holds (`present`, when known: every queried field
-    costs a scan per document on the embedded engine)."""
+    has no analyzer), else those of the languages the index holds (`present`, when known: fewer fields to
+    query and to highlight)."""
     codes: set[str] | frozenset[str]
     if language is not None:
         codes = {i18n_key(language)}
@@ -75,7 +76,28 @@ def decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
+# Elasticsearch/OpenSearch date math: `now` or `<date>||`, then +/-N units, then an optional /unit rounding.
+_DATE_MATH = re.compile(r"^(now|.+\|\|)([+-]\d+[yMwdhHms])*(/[yMwdhHms])?$")
+
+
+def check_date(value: str, name: str) -> str:
+    """`value` if the engines take it as a date bound (ISO 8601 date or date-time, epoch milliseconds, or
+    date math such as `now-7d`), else ValueError naming the parameter. Pure: checked before any request."""
+    text = value.strip()
+    match = _DATE_MATH.match(text)
+    anchor = text if match is None else (None if match.group(1) == "now" else match.group(1)[:-2])
+    if anchor is None or anchor.isdigit():
+        return text
+    try:
+        datetime.fromisoformat(anchor.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name} is not a date (ISO 8601 like 2024-05-01 or 2024-05-01T12:00:00Z, or date math "
+                         f"like now-7d): {value!r}") from None
+    return text
+
+
 def build_query(request: SearchRequest, present: frozenset[str] | None = None) -> dict[str, Any]:
+    """The search body. Pure; ValueError for a bad page cursor or since/until."""
     filters: list[dict[str, Any]] = []
     if request.language:
         filters.append({"term": {"language": request.language.lower()}})
@@ -89,7 +111,8 @@ def build_query(request: SearchRequest, present: frozenset[str] | None = None) -
                                             {"term": {"feed_title": request.source}},
                                             {"term": {"feed_url": request.source}}], "minimum_should_match": 1}})
     if request.since or request.until:
-        bounds = {k: v for k, v in (("gte", request.since), ("lte", request.until)) if v}
+        bounds = {k: check_date(v, name) for k, name, v in (("gte", "since", request.since),
+                                                             ("lte", "until", request.until)) if v}
         filters.append({"range": {"published_at": bounds}})
     must: dict[str, Any] = (
         {"multi_match": {"query": request.query, "fields": text_fields(request.language, present),
@@ -134,13 +157,10 @@ def _present(response: dict[str, Any]) -> frozenset[str]:
     return frozenset(b["key"] for b in response["aggregations"]["languages"]["buckets"])
 
 
-def search(es: Elasticsearch, alias: str, request: SearchRequest) -> SearchPage:
-    present = _present(es.search(index=alias, size=0, aggregations=LANGUAGES_AGG).body) if request.query else None
-    return _page(request, es.search(index=alias, body=build_query(request, present)).body)
-
-
-async def search_async(es: AsyncElasticsearch, alias: str, request: SearchRequest) -> SearchPage:
-    present = None
-    if request.query:
-        present = _present((await es.search(index=alias, size=0, aggregations=LANGUAGES_AGG)).body)
-    return _page(request, (await es.search(index=alias, body=build_query(request, present))).body)
+async def search(backend: SearchBackend, alias: str, request: SearchRequest) -> SearchPage:
+    """Run a search. Raises ValueError for a bad cursor, backend.SearchError when the engine fails."""
+    body = build_query(request)  # a bad cursor fails here, before any request
+    if request.query.strip():
+        present = _present(await backend.search(alias, {"size": 0, "aggs": LANGUAGES_AGG}))
+        body = build_query(request, present)
+    return _page(request, await backend.search(alias, body))

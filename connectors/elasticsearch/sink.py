@@ -1,6 +1,6 @@
 """Bulk writer: one document per article id, across every index behind the alias, newest version wins.
 
-`write` returns only when Elasticsearch has acknowledged every document, or rejected some for good (a
+`write` returns only when the search engine has acknowledged every document, or rejected some for good (a
 mapping error, say): it retries connection loss, 429 and 5xx with capped exponential backoff and jitter for
 as long as it takes. The caller commits its Kafka offsets after `write` returns, so a search backend that is
 down loses nothing: the stream simply waits.
@@ -19,8 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from elasticsearch import ApiError, AsyncElasticsearch, ConnectionError, TransportError
-
+from connectors.elasticsearch.backend import SearchBackend, SearchRequestError, SearchUnavailable
 from connectors.elasticsearch.index import write_alias
 
 log = logging.getLogger(__name__)
@@ -49,8 +48,10 @@ class _Unavailable(Exception):
 
 
 class ElasticsearchSink:
-    def __init__(self, es: AsyncElasticsearch, alias: str, *, max_backoff_s: float = 30.0) -> None:
-        self.es = es
+    """The versioned bulk writer, over any SearchBackend (Elasticsearch or OpenSearch)."""
+
+    def __init__(self, backend: SearchBackend, alias: str, *, max_backoff_s: float = 30.0) -> None:
+        self.backend = backend
         self.alias = alias
         self.max_backoff_s = max_backoff_s
         self._older: list[str] | None = None
@@ -67,29 +68,29 @@ class ElasticsearchSink:
             try:
                 pending = await self._attempt(pending, result)
             except _Unavailable as exc:
-                log.warning("elasticsearch unavailable (%s); %d documents wait, retrying", exc, len(pending))
+                log.warning("search backend unavailable (%s); %d documents wait, retrying", exc, len(pending))
             if pending:
                 attempt += 1
                 await asyncio.sleep(min(self.max_backoff_s, 0.5 * 2 ** min(attempt, 10)) * random.uniform(0.5, 1))
         return result
 
-    async def _call(self, method: Any, **kwargs: Any) -> Any:
+    async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return await method(**kwargs)
-        except (ConnectionError, TransportError) as exc:
-            raise _Unavailable(type(exc).__name__) from exc
-        except ApiError as exc:
-            if exc.meta.status in RETRYABLE_STATUS:
-                raise _Unavailable(f"HTTP {exc.meta.status}") from exc
+            return await method(*args, **kwargs)
+        except SearchUnavailable as exc:
+            raise _Unavailable(str(exc)) from exc
+        except SearchRequestError as exc:
+            if exc.status in RETRYABLE_STATUS:  # 404: the alias is not there (yet): wait for it
+                raise _Unavailable(f"HTTP {exc.status}") from exc
             raise
 
     async def _older_indices(self) -> list[str]:
         """Indices behind the read alias other than the write index (cached briefly: a rollover changes them)."""
         now = time.monotonic()
         if self._older is None or now - self._older_at > LAYOUT_TTL_S:
-            readable = await self._call(self.es.indices.get_alias, name=self.alias)
+            readable = await self._call(self.backend.get_alias, self.alias)
             writer = write_alias(self.alias)
-            holders = (await self._call(self.es.indices.get_alias, name=writer)).body
+            holders = await self._call(self.backend.get_alias, writer)
             # after a rollover the write alias still lists the old index, with is_write_index false
             writable = {name for name, info in holders.items()
                         if len(holders) == 1 or info["aliases"][writer].get("is_write_index")}
@@ -104,14 +105,14 @@ class ElasticsearchSink:
         """{id: (index, version)} of the documents already in an older index behind the read alias.
 
         Within the write index, external versioning alone keeps the newest version; only indices rolled over
-        need a look-up (a search by ids: cheap on Elasticsearch; the embedded engine, which scans, has no
-        older index unless it rolls over).
+        need a look-up (a search by ids).
         """
         older = await self._older_indices()
         if not older:
             return {}
-        response = await self._call(self.es.search, index=",".join(older), query={"ids": {"values": ids}},
-                                    size=len(ids), source=False, version=True)
+        response = await self._call(self.backend.search, ",".join(older),
+                                    {"query": {"ids": {"values": ids}}, "size": len(ids), "_source": False,
+                                     "version": True})
         return {hit["_id"]: (hit["_index"], int(hit.get("_version", 0))) for hit in response["hits"]["hits"]}
 
     async def _attempt(self, pending: dict[str, dict[str, Any]], result: WriteResult) -> dict[str, dict[str, Any]]:
@@ -131,7 +132,7 @@ class ElasticsearchSink:
             operations += [{"index": action}, doc]
         if not operations:
             return {}
-        response = await self._call(self.es.bulk, operations=operations, refresh="wait_for")
+        response = await self._call(self.backend.bulk, operations, refresh="wait_for")
         retry: dict[str, dict[str, Any]] = {}
         for item in response["items"]:
             outcome = item["index"]

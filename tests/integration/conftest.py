@@ -1,7 +1,10 @@
-"""Real services for integration tests: `newsdesk up` (which starts its own noida-db) and a local feed server."""
+"""Real services for integration tests: Apache Kafka and OpenSearch JVMs started once per test session (by the same
+code as `newsdesk up`), `newsdesk up` pointed at them with its own topics, consumer groups and index (so tests
+do not see each other's articles), and a local feed server."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -10,16 +13,21 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 import pytest
-from elasticsearch import Elasticsearch
 
+from newsdesk.engines import embedded_services
+from newsdesk.settings import Settings
+from newsdesk.supervisor import Supervisor
 from tests.conftest import FIXTURES, SAMPLES
 
 
@@ -73,18 +81,69 @@ def feed_server() -> Iterator[str]:
     server.shutdown()
 
 
-class Pipeline:
-    """`newsdesk up` as a user runs it: a child process, stopped with SIGTERM."""
+@dataclass
+class Engines:
+    """The session's Kafka and OpenSearch, supervised: one a test kills is restarted."""
 
-    def __init__(self, data_dir: Path) -> None:
+    bootstrap: str
+    search_url: str
+    supervisor: Supervisor
+
+    def pid(self, name: str) -> int:
+        for entry in self.supervisor.running:
+            if entry.service.name == name and entry.child.process is not None:
+                return entry.child.process.pid
+        raise LookupError(name)
+
+
+def engine_env(data_dir: Path) -> dict[str, str]:
+    """Settings for engines of their own, on free ports (used by the session's engines and by tests of `up`)."""
+    return {"NEWSDESK_DATA_DIR": str(data_dir), "NEWSDESK_EMBEDDED_KAFKA_PORT": str(free_port()),
+            "NEWSDESK_EMBEDDED_KAFKA_CONTROLLER_PORT": str(free_port()),
+            "NEWSDESK_EMBEDDED_OPENSEARCH_PORT": str(free_port())}
+
+
+@pytest.fixture(scope="session")
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
+    """Started once: a JVM takes 5-20 s to start on two cores."""
+    env = engine_env(tmp_path_factory.mktemp("engines"))
+    settings = Settings(**{key.removeprefix("NEWSDESK_").lower(): value for key, value in env.items()})  # type: ignore[arg-type]
+    stop = threading.Event()
+    supervisor = Supervisor(stop)
+    try:
+        for service in embedded_services(settings):
+            supervisor.start(service)
+        watcher = threading.Thread(target=supervisor.watch, name="engines", daemon=True)
+        watcher.start()
+        yield Engines(settings.bootstrap, settings.es_url, supervisor)
+    finally:
+        stop.set()
+        supervisor.stop_all()
+
+
+_pipelines = itertools.count(1)
+
+
+class Pipeline:
+    """`newsdesk up` as a user runs it: a child process, stopped with SIGTERM. It uses the session's engines under
+    names of its own (topic prefix, Faust app id, index alias)."""
+
+    def __init__(self, data_dir: Path, engines: Engines) -> None:
         self.data_dir = data_dir
-        self.kafka_port, self.es_port, self.samples_port = free_port(), free_port(), free_port()
-        self.api_port = free_port()
+        self.engines = engines
+        self.samples_port, self.api_port = free_port(), free_port()
+        self.name = f"p{next(_pipelines)}-{uuid.uuid4().hex[:6]}"
+        self.prefix = f"{self.name}."
+        self.alias = f"{self.name}-articles"
         self.env = {
             **os.environ,
             "NEWSDESK_DATA_DIR": str(data_dir),
-            "NEWSDESK_EMBEDDED_KAFKA_PORT": str(self.kafka_port),
-            "NEWSDESK_EMBEDDED_ELASTICSEARCH_PORT": str(self.es_port),
+            "NEWSDESK_KAFKA_BOOTSTRAP": engines.bootstrap,
+            "NEWSDESK_ELASTICSEARCH_URL": engines.search_url,
+            "NEWSDESK_SEARCH_ENGINE": "opensearch",
+            "NEWSDESK_TOPIC_PREFIX": self.prefix,
+            "NEWSDESK_APP_ID": f"newsdesk-{self.name}",
+            "NEWSDESK_INDEX_ALIAS": self.alias,
             "NEWSDESK_SAMPLES_PORT": str(self.samples_port),
             "NEWSDESK_API_PORT": str(self.api_port),
             "NEWSDESK_REGISTRY_REFRESH_S": "1",
@@ -94,13 +153,17 @@ class Pipeline:
             "NEWSDESK_POLL_MAX_INTERVAL_S": "3",
             "NEWSDESK_ALLOW_PRIVATE_ADDRESSES": "1",  # the test feed server is on 127.0.0.1
             # a rebalance here takes seconds; one stuck for 30 s restarts the worker within a test's time budget
-            # (a table recovery that never received its changelog records was seen in ~1 of 20 two-host runs)
             "NEWSDESK_REBALANCE_STALL_S": "30",
         }
-        self.env.pop("NEWSDESK_KAFKA_BOOTSTRAP", None)
-        self.env.pop("NEWSDESK_ELASTICSEARCH_URL", None)
         self.log_path = data_dir / "up.log"
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return self.engines.bootstrap
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}{name}"
 
     def start(self, *args: str) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +171,7 @@ class Pipeline:
             self.process = subprocess.Popen([sys.executable, "-m", "newsdesk.cli", "up", *args], env=self.env,
                                             stdout=log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout_s: float = 60) -> None:
+    def wait_ready(self, timeout_s: float = 90) -> None:
         wait_until(lambda: "[^Worker]: Ready" in self.log(), timeout_s, "the Faust worker to be ready")
 
     def descendants(self) -> list[psutil.Process]:
@@ -140,10 +203,31 @@ class Pipeline:
         return [json.loads(line) for line in result.stdout.splitlines()]
 
     def count(self, **query: Any) -> int:
-        es = Elasticsearch(f"http://127.0.0.1:{self.es_port}", request_timeout=30)  # fresh: no node back-off
-        es.indices.refresh(index="articles")
-        with es:
-            return int(es.count(index="articles", query=query or {"match_all": {}})["count"])
+        return count_documents(self.engines.search_url, self.alias, query)
+
+
+def count_documents(search_url: str, alias: str, query: dict[str, Any] | None = None) -> int:
+    """The engine's own count after a refresh, over plain HTTP (the same on Elasticsearch and OpenSearch)."""
+    httpx.post(f"{search_url}/{alias}/_refresh", timeout=30).raise_for_status()
+    answer = httpx.post(f"{search_url}/{alias}/_count", json={"query": query or {"match_all": {}}}, timeout=30)
+    answer.raise_for_status()
+    return int(answer.json()["count"])
+
+
+def ids_indexed(search_url: str, alias: str) -> list[str]:
+    """Every document id behind the alias (duplicates included: the same id in two indices shows twice)."""
+    httpx.post(f"{search_url}/{alias}/_refresh", timeout=30).raise_for_status()
+    ids: list[str] = []
+    after: list[Any] | None = None
+    while True:
+        body: dict[str, Any] = {"size": 1000, "_source": False, "sort": [{"id": "asc"}, {"_index": "asc"}]}
+        if after:
+            body["search_after"] = after
+        hits = httpx.post(f"{search_url}/{alias}/_search", json=body, timeout=60).json()["hits"]["hits"]
+        if not hits:
+            return ids
+        ids += [hit["_id"] for hit in hits]
+        after = hits[-1]["sort"]
 
 
 def stop_all(pipeline: Pipeline, *workers: subprocess.Popen[bytes] | None) -> None:
@@ -157,8 +241,61 @@ def stop_all(pipeline: Pipeline, *workers: subprocess.Popen[bytes] | None) -> No
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    running = Pipeline(tmp_path_factory.mktemp("newsdesk"))
+def pipeline(tmp_path_factory: pytest.TempPathFactory, engines: Engines) -> Iterator[Pipeline]:
+    running = Pipeline(tmp_path_factory.mktemp("newsdesk"), engines)
     yield running
     if running.process and running.process.poll() is None:
         running.stop()
+
+
+# -- search backends (contract suite) ---------------------------------------------------------------------------
+# The same requests run against both clients: OpenSearch (the session's JVM) through opensearch-py, and noida-db's
+# Elasticsearch API (the one Elasticsearch-compatible server here) through the `elasticsearch` client.
+
+
+@dataclass
+class SearchServer:
+    engine: str  # "opensearch" | "elasticsearch": the adapter the contract expects for this server
+    url: str
+
+
+def unique_alias(prefix: str = "t") -> str:
+    """An index alias of the test's own: the session's OpenSearch node is shared by every test."""
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def opensearch_server(request: pytest.FixtureRequest) -> SearchServer:
+    """The session's OpenSearch (NEWSDESK_TEST_OPENSEARCH_URL: a node already running, for development)."""
+    url = os.environ.get("NEWSDESK_TEST_OPENSEARCH_URL") or request.getfixturevalue("engines").search_url
+    return SearchServer("opensearch", url)
+
+
+@pytest.fixture(scope="session")
+def noida_elasticsearch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchServer]:
+    """noida-db's Elasticsearch API alone, started once (it scans and has no percolator: enough for a contract)."""
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("noida-es")
+    with open(data_dir / "noida.log", "wb") as log:
+        process = subprocess.Popen([str(Path(sys.executable).with_name("noida-db")), "start", "--data-dir",
+                                    str(data_dir), "--host", "127.0.0.1", "--only", "elasticsearch",
+                                    "--elasticsearch-port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: httpx.get(url, timeout=2).status_code == 200, 60, "noida-db's Elasticsearch API")
+        yield SearchServer("elasticsearch", url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.fixture(params=["opensearch", "elasticsearch"])
+def search_server(request: pytest.FixtureRequest) -> SearchServer:
+    """Each test that takes it runs on both engines."""
+    name = "opensearch_server" if request.param == "opensearch" else "noida_elasticsearch"
+    server: SearchServer = request.getfixturevalue(name)
+    return server

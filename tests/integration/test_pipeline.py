@@ -1,6 +1,6 @@
-"""End to end on real services: `newsdesk up` with its embedded noida-db, a real Faust worker, real sockets.
+"""End to end on real services: `newsdesk up` on the session's Kafka and OpenSearch, a real Faust worker, real sockets.
 
-The tests run in file order against one pipeline (starting one takes ~10 s); each says what it relies on.
+The tests run in file order against one pipeline (starting one takes ~15 s); each says what it relies on.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_seed_search_examples(pipeline: Pipeline, seed_gold: dict) -> None:
 
 def test_seed_annotation_by_the_running_pipeline_meets_the_gold(pipeline: Pipeline, seed_gold: dict) -> None:
     """What the annotate agent emitted on articles.annotated (after the Kafka -> pool -> Kafka round trip)."""
-    consumer = KafkaConsumer("articles.annotated", bootstrap_servers=f"127.0.0.1:{pipeline.kafka_port}",
+    consumer = KafkaConsumer(pipeline.topic("articles.annotated"), bootstrap_servers=pipeline.bootstrap,
                              auto_offset_reset="earliest", consumer_timeout_ms=5000, group_id=None)
     items = [AnnotatedArticle.model_validate_json(m.value) for m in consumer]
     consumer.close()
@@ -94,17 +94,17 @@ def test_rejected_document_is_dead_lettered_and_the_sink_goes_on(pipeline: Pipel
         return AnnotatedArticle(article=article, annotation=Annotation(id=article_id, language="it",
                                 language_score=1.0, entities=[entity]), annotated_at=now)
 
-    producer = KafkaProducer(bootstrap_servers=f"127.0.0.1:{pipeline.kafka_port}", acks="all")
+    producer = KafkaProducer(bootstrap_servers=pipeline.bootstrap, acks="all")
     poison = annotated("dlq-poison", 2**40)  # larger than the mapping's integer: Elasticsearch rejects it
-    producer.send("articles.annotated", key=b"dlq-poison", value=poison.to_bytes())
-    producer.send("articles.raw", key=b"dlq-bad-json", value=b"{not json")
-    producer.send("articles.annotated", key=b"dlq-good", value=annotated("dlq-good", 1).to_bytes())
+    producer.send(pipeline.topic("articles.annotated"), key=b"dlq-poison", value=poison.to_bytes())
+    producer.send(pipeline.topic("articles.raw"), key=b"dlq-bad-json", value=b"{not json")
+    producer.send(pipeline.topic("articles.annotated"), key=b"dlq-good", value=annotated("dlq-good", 1).to_bytes())
     producer.flush()
     producer.close()
     wait_until(lambda: pipeline.count(ids={"values": ["dlq-good"]}) == 1, 30, "the good article after the poison")
     assert pipeline.count(ids={"values": ["dlq-poison"]}) == 0
 
-    consumer = KafkaConsumer("articles.dead", bootstrap_servers=f"127.0.0.1:{pipeline.kafka_port}",
+    consumer = KafkaConsumer(pipeline.topic("articles.dead"), bootstrap_servers=pipeline.bootstrap,
                              auto_offset_reset="earliest", consumer_timeout_ms=5000, group_id=None)
     letters = {}
     wait_until(lambda: letters.update({m.key: DeadLetter.model_validate_json(m.value) for m in consumer}) or
@@ -142,9 +142,9 @@ def test_sigterm_loses_no_accepted_article(pipeline: Pipeline) -> None:
     now = datetime.now(UTC)
     articles = [Article(id=f"sigterm-{i:03d}", title=f"Stop test article {i}", text=f"Body number {i} about Rome.",
                         fetched_at=now, feed_url="test://sigterm", content_hash=str(i)) for i in range(40)]
-    producer = KafkaProducer(bootstrap_servers=f"127.0.0.1:{pipeline.kafka_port}", acks="all")
+    producer = KafkaProducer(bootstrap_servers=pipeline.bootstrap, acks="all")
     for article in articles:
-        producer.send("articles.raw", key=article.id.encode(), value=article.to_bytes())
+        producer.send(pipeline.topic("articles.raw"), key=article.id.encode(), value=article.to_bytes())
     producer.flush()
     producer.close()
     code, children = pipeline.stop()  # right away: most articles are still in flight

@@ -1,6 +1,6 @@
 """Scale out: two Faust workers share the feed list and each feed is polled by exactly one of them.
 
-`newsdesk up` (embedded noida-db + worker A) and a second `newsdesk worker` (B) with the same environment and
+`newsdesk up` (the session's engines + worker A) and a second `newsdesk worker` (B) with the same environment and
 data directory. Each worker polls only the feeds whose partition (a stable hash of the URL modulo the
 partitions of articles.raw) it is assigned; the feed server tells them apart by User-Agent. When B stops, the
 rebalance hands its partitions, and so its feeds, back to A.
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from connectors.rss.registry import feed_partition
-from tests.integration.conftest import Pipeline, stop_all, wait_until
+from tests.integration.conftest import Engines, Pipeline, stop_all, wait_until
 from tests.loopback import QuietHandler, serve
 
 FEEDS = 20
@@ -81,8 +81,8 @@ def ownership(log: str) -> dict[int, set[int]]:
 
 
 def test_two_workers_split_the_feeds_and_one_takes_over_when_the_other_stops(
-        tmp_path: Path, feeds: CountingFeeds) -> None:
-    pipeline = Pipeline(tmp_path / "newsdesk")
+        engines: Engines, tmp_path: Path, feeds: CountingFeeds) -> None:
+    pipeline = Pipeline(tmp_path / "newsdesk", engines)
     pipeline.env.update({
         "NEWSDESK_USER_AGENT": UA_A,
         "NEWSDESK_TOPIC_PARTITIONS": str(PARTITIONS),

@@ -1,4 +1,5 @@
-"""Index layout, versioned writes, rollover, per-language search, the HTTP API and reindex, on real noida-db."""
+"""Index layout, versioned writes, rollover, per-language search through the CLI, the HTTP API and reindex, on
+both engines: the session's OpenSearch and Kafka, and noida-db's Elasticsearch API with the same Kafka."""
 
 from __future__ import annotations
 
@@ -7,53 +8,73 @@ import json
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
-from elasticsearch import AsyncElasticsearch, Elasticsearch
+from aiohttp.test_utils import TestClient, TestServer
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from connectors.elasticsearch import SearchBackend, open_backend
 from connectors.elasticsearch.document import to_document
 from connectors.elasticsearch.index import ensure_index, rollover
+from connectors.elasticsearch.search import encode_cursor
 from connectors.elasticsearch.sink import ElasticsearchSink, WriteResult
-from newsdesk.processes import Child
+from newsdesk.api import make_app
 from newsdesk.settings import Settings
 from streams.records import AnnotatedArticle, Annotation, Article
-from tests.integration.conftest import free_port, wait_until
-from tests.integration.test_elasticsearch import start_noida
+from tests.integration.conftest import SearchServer, free_port, unique_alias
+
+T = TypeVar("T")
 
 
 @dataclass
 class Services:
+    server: SearchServer
     settings: Settings
     env: dict[str, str]
 
-    def es(self) -> Elasticsearch:
-        return Elasticsearch(self.settings.es_url, request_timeout=30)
+    @property
+    def alias(self) -> str:
+        return self.settings.index_alias
+
+    def run(self, body: Callable[[SearchBackend], Awaitable[T]]) -> T:
+        async def main() -> T:
+            backend = await open_backend(self.server.url, self.server.engine)  # type: ignore[arg-type]
+            try:
+                return await body(backend)
+            finally:
+                await backend.close()
+
+        return asyncio.run(main())
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "newsdesk.cli", *args], env=self.env, capture_output=True,
                               text=True, timeout=120)
 
 
-@pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    child, settings = start_noida(tmp_path_factory.mktemp("noida"))
-    external = Settings(data_dir=settings.data_dir, kafka_bootstrap=settings.bootstrap,
-                        elasticsearch_url=settings.es_url)
-    with Elasticsearch(settings.es_url) as es:
-        ensure_index(es, "articles")
-    env = {**os.environ, "NEWSDESK_DATA_DIR": str(settings.data_dir / "cli"),
-           "NEWSDESK_KAFKA_BOOTSTRAP": settings.bootstrap, "NEWSDESK_ELASTICSEARCH_URL": settings.es_url,
+@pytest.fixture(scope="module", params=["opensearch", "elasticsearch"])
+def services(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """Kafka from the session's engines; the search engine per parameter; names of this module's own."""
+    engines = request.getfixturevalue("engines")
+    server: SearchServer = request.getfixturevalue(
+        "opensearch_server" if request.param == "opensearch" else "noida_elasticsearch")
+    alias, prefix = unique_alias("a"), f"t{uuid.uuid4().hex[:8]}."
+    data_dir = tmp_path_factory.mktemp("search-and-index")
+    settings = Settings(data_dir=data_dir, kafka_bootstrap=engines.bootstrap, elasticsearch_url=server.url,
+                        index_alias=alias, topic_prefix=prefix)
+    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir / "cli"), "NEWSDESK_KAFKA_BOOTSTRAP": engines.bootstrap,
+           "NEWSDESK_ELASTICSEARCH_URL": server.url, "NEWSDESK_INDEX_ALIAS": alias, "NEWSDESK_TOPIC_PREFIX": prefix,
            "NEWSDESK_API_PORT": str(free_port())}
-    yield Services(external, env)
-    child.stop(60)
+    env.pop("NEWSDESK_SEARCH_ENGINE", None)  # auto: the CLI finds the engine from the server's root answer
+    services = Services(server, settings, env)
+    services.run(lambda backend: ensure_index(backend, alias))
+    yield services
 
 
 def annotated(article_id: str, title: str, text: str, language: str, version: int = 1) -> AnnotatedArticle:
@@ -65,22 +86,14 @@ def annotated(article_id: str, title: str, text: str, language: str, version: in
 
 
 def write(services: Services, *items: AnnotatedArticle) -> WriteResult:
-    async def run() -> WriteResult:
-        async with AsyncElasticsearch(services.settings.es_url) as es:
-            return await ElasticsearchSink(es, "articles").write([to_document(i) for i in items])
-
-    return asyncio.run(run())
+    return services.run(lambda backend: ElasticsearchSink(backend, services.alias).write(
+        [to_document(i) for i in items]))
 
 
 def test_newest_version_wins_across_a_rollover(services: Services) -> None:
+    alias = services.alias
     assert write(services, annotated("v-1", "Prima versione", "testo", "it", version=10)).written == 1
-
-    async def roll() -> str | None:
-        async with AsyncElasticsearch(services.settings.es_url) as es:
-            return await rollover(es, "articles", {"max_docs": 1})
-
-    new_index = asyncio.run(roll())
-    assert new_index == "articles-000002"
+    assert services.run(lambda backend: rollover(backend, alias, {"max_docs": 1})) == f"{alias}-000002"
     assert write(services, annotated("v-1", "Seconda versione", "testo", "it", version=20)).written == 1
     stale_in_write_index = write(services, annotated("v-new", "Nuovo", "testo", "it", version=5),
                                  annotated("v-new", "Più nuovo", "testo", "it", version=6))
@@ -89,15 +102,19 @@ def test_newest_version_wins_across_a_rollover(services: Services) -> None:
     assert (stale.written, stale.stale) == (0, 1)
     older = write(services, annotated("v-new", "Vecchio", "testo", "it", version=1))
     assert (older.written, older.stale) == (0, 1)  # in the write index: refused by external versioning (409)
-    with services.es() as es:
-        es.indices.refresh(index="articles")
-        hits = es.search(index="articles", query={"ids": {"values": ["v-1", "v-new"]}}, version=True)["hits"]["hits"]
+
+    async def check(backend: SearchBackend) -> None:
+        await backend.refresh(alias)
+        hits = (await backend.search(alias, {"query": {"ids": {"values": ["v-1", "v-new"]}},
+                                             "version": True}))["hits"]["hits"]
         by_id = {h["_id"]: h for h in hits}
         assert len(hits) == 2  # one document per id across both indices
-        assert by_id["v-1"]["_index"] == "articles-000001" and by_id["v-1"]["_version"] == 20
+        assert by_id["v-1"]["_index"] == f"{alias}-000001" and by_id["v-1"]["_version"] == 20
         assert by_id["v-1"]["_source"]["title"] == "Seconda versione"
         assert by_id["v-new"]["_source"]["title"] == "Più nuovo"
-        assert by_id["v-new"]["_index"] == "articles-000002"  # new documents go to the new write index
+        assert by_id["v-new"]["_index"] == f"{alias}-000002"  # new documents go to the new write index
+
+    services.run(check)
 
 
 STEMMING = [  # (language, indexed title, query with other inflections)
@@ -121,26 +138,53 @@ def test_each_language_stems_like_itself_through_the_cli(services: Services) -> 
                 .stdout.splitlines()] == [f"stem-{lang}"]
 
 
-def test_search_api(services: Services) -> None:
-    api = Child("api", [sys.executable, "-m", "newsdesk.cli", "api"], env=services.env)
-    api.start()
-    base = f"http://127.0.0.1:{services.env['NEWSDESK_API_PORT']}"
+async def _api(settings: Settings, calls: Callable[[TestClient], Awaitable[None]]) -> None:
+    client = TestClient(TestServer(make_app(settings)))
+    await client.start_server()
     try:
-        health = wait_until(lambda: json.load(urllib.request.urlopen(f"{base}/health", timeout=5)), 30, "the API")
-        assert health == {"elasticsearch": "ok"}
-        page = json.load(urllib.request.urlopen(f"{base}/search?q=cooperazioni+militari&lang=it", timeout=10))
-        assert [h["id"] for h in page["hits"]] == ["stem-it"] and page["total"] == 1
-        assert any("**" in fragment for fragment in page["hits"][0]["highlight"])
-        article = json.load(urllib.request.urlopen(f"{base}/articles/stem-de", timeout=10))
-        assert article["title"] == "Die Häuser der Städte"
-        with pytest.raises(urllib.error.HTTPError) as bad:
-            urllib.request.urlopen(f"{base}/search?q=x&sort=sideways", timeout=10)
-        assert bad.value.code == 400
-        with pytest.raises(urllib.error.HTTPError) as missing:
-            urllib.request.urlopen(f"{base}/articles/nope", timeout=10)
-        assert missing.value.code == 404
+        await calls(client)
     finally:
-        assert api.stop(10) is not None
+        await client.close()
+
+
+def test_search_api(services: Services) -> None:
+    write(services, annotated("api-it", "Accordo sulla cooperazione militare", "", "it"),
+          annotated("api-de", "Die Häuser der Städte", "", "de"))
+
+    async def calls(client: TestClient) -> None:
+        health = await client.get("/health")
+        assert health.status == 200 and await health.json() == {"search": "ok", "engine": services.server.engine}
+        page = await (await client.get("/search", params={"q": "cooperazioni militari", "lang": "it"})).json()
+        ids = {h["id"] for h in page["hits"]}  # stem-it too, when the CLI test ran before
+        assert "api-it" in ids and ids <= {"stem-it", "api-it"} and page["total"] == len(ids)
+        assert any("**" in fragment for fragment in page["hits"][0]["highlight"])
+        article = await client.get("/articles/api-de")
+        assert (await article.json())["title"] == "Die Häuser der Städte"
+        for params, needle in (({"q": "x", "sort": "sideways"}, "sort"), ({"limit": "many"}, "limit"),
+                               ({"since": "last tuesday"}, "since"), ({"until": "2024-13-45"}, "until"),
+                               ({"after": "%%%"}, "cursor"), ({"after": encode_cursor(["x", "y", "z", 1])}, "")):
+            bad = await client.get("/search", params=params)
+            assert bad.status == 400, (params, await bad.text())
+            assert needle in (await bad.json())["error"], params
+        missing = await client.get("/articles/nope")
+        assert missing.status == 404 and await missing.json() == {"error": "no such article"}
+
+    asyncio.run(_api(services.settings, calls))
+
+
+def test_search_api_when_the_backend_is_down(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, elasticsearch_url=f"http://u:pw-secret@127.0.0.1:{free_port()}",
+                        kafka_bootstrap="127.0.0.1:1")
+
+    async def calls(client: TestClient) -> None:
+        for path in ("/search?q=x", "/articles/a", "/health"):
+            answer = await client.get(path)
+            assert answer.status == 503, path
+            assert await answer.json() == {"error": "search backend unavailable"}
+        bad = await client.get("/search", params={"since": "soon"})  # the request is checked first
+        assert bad.status == 400
+
+    asyncio.run(_api(settings, calls))
 
 
 def test_reindex_rebuilds_from_the_topic_without_duplicates(services: Services) -> None:
@@ -162,17 +206,25 @@ def test_reindex_rebuilds_from_the_topic_without_duplicates(services: Services) 
     assert json.loads(first.stdout) == {"written": 30, "stale": 0, "rejected": 0}
     again = json.loads(services.cli("reindex").stdout)
     assert again["written"] + again["stale"] == 30 and again["rejected"] == 0
-    with services.es() as es:
-        es.indices.refresh(index="articles")
-        ids = [f"replay-{i}" for i in range(30)]
-        assert es.count(index="articles", query={"ids": {"values": ids}})["count"] == 30
+    ids = [f"replay-{i}" for i in range(30)]
+
+    async def count(backend: SearchBackend) -> int:
+        await backend.refresh(services.alias)
+        return await backend.count(services.alias, {"ids": {"values": ids}})
+
+    assert services.run(count) == 30
 
 
 def test_template_and_mapping_are_what_the_repo_says(services: Services) -> None:
     template = json.loads((Path(__file__).parents[2] / "deploy" / "elasticsearch" / "articles.template.json")
                           .read_text())
-    with services.es() as es:
-        mapping = es.indices.get_mapping(index="articles-000001")["articles-000001"]["mappings"]
-        assert mapping["dynamic"] == "strict"
-        assert set(template["template"]["mappings"]["properties"]) <= set(mapping["properties"])
-        assert set(es.indices.get_alias(name="articles")) == {"articles-000001", "articles-000002"}
+    first = f"{services.alias}-000001"
+
+    async def check(backend: SearchBackend) -> dict[str, Any]:
+        return {"mapping": (await backend.get_mapping(first))[first]["mappings"],
+                "indices": set(await backend.get_alias(services.alias))}
+
+    found = services.run(check)
+    assert found["mapping"]["dynamic"] == "strict"
+    assert set(template["template"]["mappings"]["properties"]) <= set(found["mapping"]["properties"])
+    assert found["indices"] == {first, f"{services.alias}-000002"}

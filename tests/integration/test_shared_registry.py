@@ -24,7 +24,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from connectors.rss.registry import feed_partition
-from tests.integration.conftest import Pipeline, stop_all, wait_until
+from tests.integration.conftest import Engines, Pipeline, stop_all, wait_until
 from tests.integration.test_scale_out import ownership
 from tests.loopback import QuietHandler, serve
 
@@ -107,7 +107,7 @@ def split(a_log: str, b_log: str, b_pid: int) -> tuple[set[int], set[int]] | Non
 
 
 def raw_messages(pipeline: Pipeline, topic: str) -> list[dict[str, Any]]:
-    consumer = KafkaConsumer(bootstrap_servers=f"127.0.0.1:{pipeline.kafka_port}", group_id=None,
+    consumer = KafkaConsumer(bootstrap_servers=pipeline.bootstrap, group_id=None,
                              enable_auto_commit=False, receive_message_max_bytes=64 * 1024 * 1024)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
@@ -132,8 +132,9 @@ def first_requests(requests: list[tuple[float, str, str, str | None]], urls: set
     return first
 
 
-def test_hosts_share_feeds_state_and_dedup_through_kafka(tmp_path: Path, feeds: Feeds) -> None:
-    pipeline = Pipeline(tmp_path / "host-a")
+def test_hosts_share_feeds_state_and_dedup_through_kafka(
+        engines: Engines, tmp_path: Path, feeds: Feeds) -> None:
+    pipeline = Pipeline(tmp_path / "host-a", engines)
     pipeline.env.update({
         "NEWSDESK_REGISTRY": "kafka",
         "NEWSDESK_USER_AGENT": UA_A,
@@ -181,8 +182,8 @@ def test_hosts_share_feeds_state_and_dedup_through_kafka(tmp_path: Path, feeds: 
         assert {url for url, a in agents.items() if a == {UA_B}} == owned_by_b | {shared_b}
         assert all(etag for _, url, _, etag in window if url in feeds.urls), "an unconditional GET of a known feed"
 
-        stories = [m for m in raw_messages(pipeline, "articles.raw") if m["url"] == SHARED_STORY]
-        offered = [m for m in raw_messages(pipeline, "articles.candidates") if m["url"] == SHARED_STORY]
+        stories = [m for m in raw_messages(pipeline, pipeline.topic("articles.raw")) if m["url"] == SHARED_STORY]
+        offered = [m for m in raw_messages(pipeline, pipeline.topic("articles.candidates")) if m["url"] == SHARED_STORY]
         print(f"A {sorted(parts_a)} B {sorted(parts_b)}; B polls {len(owned_by_b)} of {FEEDS} feeds; shared story: "
               f"offered by {sorted(m['feed_url'] for m in offered)}, produced {len(stories)}x")
         assert {m["feed_url"] for m in offered} == {shared_a, shared_b}, "each host offered the story"
@@ -215,6 +216,6 @@ def test_hosts_share_feeds_state_and_dedup_through_kafka(tmp_path: Path, feeds: 
         assert {f["url"] for f in listed} == {*feeds.urls, shared_a, shared_b}
         assert all(f["last_success_at"] and f["etag"] and f["tags"] == ["shared"] for f in listed
                    if f["url"] in feeds.urls)
-        assert len([m for m in raw_messages(pipeline, "articles.raw") if m["url"] == SHARED_STORY]) == 1
+        assert len([m for m in raw_messages(pipeline, pipeline.topic("articles.raw")) if m["url"] == SHARED_STORY]) == 1
     finally:
         stop_all(pipeline, worker_b)

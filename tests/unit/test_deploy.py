@@ -70,3 +70,16 @@ def test_systemd_unit_runs_newsdesk_up() -> None:
     assert "newsdesk up" in service["ExecStart"]
     assert service["KillSignal"] == "SIGTERM"
     assert int(service["TimeoutStopSec"]) >= 180
+
+
+def test_opensearch_profile_indexes_the_same_stream_into_opensearch() -> None:
+    result = compose("--profile", "opensearch", "config", "--format", "json")
+    assert result.returncode == 0, f"docker compose config failed:\n{result.stderr}"
+    services = json.loads(result.stdout)["services"]
+    assert {"opensearch", "opensearch-dashboards", "newsdesk-opensearch"} <= services.keys()
+    environment = services["newsdesk-opensearch"]["environment"]
+    assert environment["NEWSDESK_ELASTICSEARCH_URL"] == "http://opensearch:9200"
+    assert json.loads(environment["NEWSDESK_STAGES"]) == ["index"]
+    assert environment["NEWSDESK_APP_ID"] != services["newsdesk"]["environment"].get("NEWSDESK_APP_ID", "newsdesk")
+    without = json.loads(compose("config", "--format", "json").stdout)["services"]
+    assert "opensearch" not in without  # the default stack stays Elasticsearch and Kibana

@@ -1,10 +1,10 @@
-"""feedparser's own conformance corpus (2,106 feeds, ../shared/corpora/feedparser-tests) through parse_feed.
+"""feedparser's own conformance corpus (2,106 feeds, vendored in tests/fixtures/feedparser-tests) through parse_feed.
 
 For every file: parse_feed never raises; every entry feedparser finds in the same bytes becomes an article or a
 counted rejection; and when the fast lxml path took the file, its articles are identical to those built from
 feedparser's entries (the fast path must never change what the connector produces, only how fast).
-The corpus lives beside the repository (in CI a copy of shared/ sits next to the clone); without it these
-tests fail, they do not skip.
+The corpus is part of the repository (BSD-2-Clause, its LICENSE beside it); without it these tests fail, they
+do not skip.
 
 Run with `-s` to see the totals (files, entries, articles, rejections by reason, which parser took how many).
 """

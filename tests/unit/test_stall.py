@@ -1,9 +1,7 @@
-"""When a rebalance counts as stuck (streams/stall.py), and the embedded broker's commit error mapping."""
+"""When a rebalance counts as stuck (streams/stall.py)."""
 
 import pytest
-from aiokafka.errors import IllegalGenerationError, RebalanceInProgressError
 
-from streams.commit_generation import as_rebalance_in_progress
 from streams.stall import StallWatch
 
 
@@ -35,14 +33,6 @@ def test_stalled_at_the_limit() -> None:
     assert not watch.stalled(59.9, True, 3)
     assert watch.stalled(60, True, 3)
     assert not watch.stalled(61, False, 0)
-
-
-def test_only_illegal_generation_becomes_rebalance_in_progress() -> None:
-    topics = [("articles.raw", [(0, IllegalGenerationError.errno), (1, 0), (2, 25)]),
-              ("articles.annotated", [(3, IllegalGenerationError.errno)])]
-    assert as_rebalance_in_progress(topics) == [
-        ("articles.raw", [(0, RebalanceInProgressError.errno), (1, 0), (2, 25)]),
-        ("articles.annotated", [(3, RebalanceInProgressError.errno)])]
 
 
 def test_a_limit_of_zero_never_stalls() -> None:
