@@ -149,14 +149,16 @@ def feeds_add(
         changes["full_text"] = full_text
     if tags:
         changes["tags"] = tags
+    from connectors.rss.redact import redact_url
+
     for url in dict.fromkeys(u.strip() for u in urls):
         if url in added:
-            print(f"added: {url}")
+            print(f"added: {redact_url(url)}")
         elif changes:
             registry.configure(url, **changes)
-            print(f"already present (settings updated): {url}")
+            print(f"already present (settings updated): {redact_url(url)}")
         else:
-            print(f"already present: {url}")
+            print(f"already present: {redact_url(url)}")
 
 
 def _each_feed(urls: list[str], action: Callable[[str], bool]) -> None:
@@ -171,13 +173,15 @@ def _each_feed(urls: list[str], action: Callable[[str], bool]) -> None:
 @feeds_app.command("remove")
 def feeds_remove(urls: Annotated[list[str], typer.Argument(help="Feed URLs")]) -> None:
     """Remove feeds (articles already indexed stay)."""
-    _each_feed(urls, _registry().remove)
+    registry = _registry()
+    _each_feed(_stored_urls(registry, urls), registry.remove)
 
 
 @feeds_app.command("enable")
 def feeds_enable(urls: Annotated[list[str], typer.Argument(help="Feed URLs")]) -> None:
     """Enable feeds (also those disabled after failures: the failure count starts again); polled at once."""
-    _each_feed(urls, _registry().enable)
+    registry = _registry()
+    _each_feed(_stored_urls(registry, urls), registry.enable)
 
 
 @feeds_app.command("disable")
@@ -187,7 +191,14 @@ def feeds_disable(
 ) -> None:
     """Stop polling feeds without forgetting them (their settings and dedup memory stay)."""
     registry = _registry()
-    _each_feed(urls, lambda url: registry.disable(url, reason))
+    _each_feed(_stored_urls(registry, urls), lambda url: registry.disable(url, reason))
+
+
+def _stored_urls(registry: FeedRegistry, urls: list[str]) -> list[str]:
+    """A feed with credentials is listed without them: accept it as listed, too."""
+    from connectors.rss.redact import resolve
+
+    return resolve(urls, [feed.url for feed in registry.list()])
 
 
 def _ago(timestamp: float | None, now: float) -> str:
@@ -207,7 +218,9 @@ def feeds_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines 
     import time
     from dataclasses import asdict
 
-    feeds = _registry().list()
+    from connectors.rss.redact import shown_feed
+
+    feeds = [shown_feed(feed) for feed in _registry().list()]  # credentials in a feed URL are never shown
     if as_json:
         for feed in feeds:
             print(json.dumps({**asdict(feed), "state": "enabled" if feed.enabled else "disabled"}, ensure_ascii=False))
@@ -265,8 +278,9 @@ def feeds_import(path: Annotated[Path, typer.Argument(help="An OPML file (e.g. a
 def feeds_export() -> None:
     """Print the feed list as OPML 2.0 (with each feed's settings; `feeds import` reads it back)."""
     from connectors.rss.opml import export_opml
+    from connectors.rss.redact import shown_feed
 
-    sys.stdout.buffer.write(export_opml(_registry().list()))
+    sys.stdout.buffer.write(export_opml([shown_feed(feed) for feed in _registry().list()]))
     sys.stdout.flush()
 
 
@@ -355,36 +369,89 @@ def reindex(since: Annotated[str | None, typer.Option("--since", help="Replay fr
         err.print(f"rejected {rejected.id}: {rejected.reason}")
 
 
-def _batches(lines: Iterator[str], size: int) -> Iterator[list[tuple[int, str]]]:
+def _batches(lines: Iterator[bytes], size: int) -> Iterator[list[tuple[int, bytes]]]:
     numbered = ((n, line) for n, line in enumerate(lines, 1) if line.strip())
     while batch := list(islice(numbered, size)):
         yield batch
+
+
+def _annotate_input(line: bytes) -> tuple[str, str, str, str | None]:
+    """One stdin line -> (id, title, text, language); raises ValueError with the reason it is not an article."""
+    import math
+    import re
+
+    lone_surrogate = re.compile("[\ud800-\udfff]")
+    try:
+        data = json.loads(line.decode("utf-8"))  # strict: whatever PYTHONIOENCODING says
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"not an article (a JSON {type(data).__name__}, not an object)")
+    key = data.get("id")
+    if isinstance(key, bool) or not isinstance(key, str | int | float) or (isinstance(key, float)
+                                                                          and not math.isfinite(key)):
+        raise ValueError(f"not an article (\"id\" must be a non-empty string or a number, not {json.dumps(key)})")
+    key = key if isinstance(key, str) else json.dumps(key)
+    if not key.strip() or lone_surrogate.search(key):
+        raise ValueError("not an article (\"id\" must be a non-empty string of characters)")
+    fields = {}
+    for name in ("title", "text", "language"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"not an article (\"{name}\" must be a string, not {type(value).__name__})")
+        # a lone surrogate (from a \\udXXX escape) cannot be written back out as UTF-8: one U+FFFD instead
+        fields[name] = lone_surrogate.sub("\ufffd", value) if value else None
+    return key, fields["title"] or "", fields["text"] or "", fields["language"]
 
 
 @app.command()
 def annotate(batch_size: Annotated[int, typer.Option(min=1)] = 32) -> None:
     """Annotate JSON lines from stdin ({"id", "title", "text", "language"?}); one annotation JSON line out each.
 
-    No Kafka or Elasticsearch involved. A bad line is reported on stderr (with its line number) and skipped;
-    the exit code is then 1.
+    No Kafka or Elasticsearch involved. A bad line (not UTF-8, not JSON, not an article: "id" must be a non-empty
+    string or a number) is reported on stderr with its line number and skipped; the exit code is then 1. Only the
+    first 100,000 characters of title + text are annotated: a longer article is annotated and reported on stderr.
     """
-    from streams.nlp.annotate import Annotator, Document
+    from streams.nlp.annotate import MAX_CHARS, Annotator, Document
 
     settings = _settings()
     annotator = Annotator(settings.nlp_models)
     failures = 0
-    for batch in _batches(sys.stdin, batch_size):
-        documents = []
+
+    def report(number: int, message: str) -> None:
+        sys.stderr.buffer.write(f"line {number}: {message}\n".encode("utf-8", "backslashreplace"))
+        sys.stderr.flush()
+
+    for batch in _batches(iter(sys.stdin.buffer.readline, b""), batch_size):
+        documents: list[tuple[int, Document]] = []
         for number, line in batch:
             try:
-                data = json.loads(line)
-                documents.append(Document(id=str(data["id"]), title=str(data.get("title") or ""),
-                                          text=str(data.get("text") or ""), language_hint=data.get("language")))
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                key, title, text, language = _annotate_input(line)
+            except ValueError as exc:
                 failures += 1
-                err.print(f"line {number}: not an article ({type(exc).__name__}: {exc})")
-        for annotation in annotator.annotate(documents):
-            print(annotation.model_dump_json(), flush=True)
+                report(number, str(exc))
+                continue
+            document = Document(id=key, title=title, text=text, language_hint=language)
+            length = len(title) + 2 + len(text)
+            if length > MAX_CHARS:
+                report(number, f"{json.dumps(key)}: title + text is {length} characters; annotated only up to "
+                               f"character {MAX_CHARS} (truncated: the rest has no entities or topics)")
+            documents.append((number, document))
+        try:
+            annotations = annotator.annotate([d for _, d in documents])
+        except Exception:  # one document broke the batch: find it, annotate the others
+            annotations = []
+            for number, document in documents:
+                try:
+                    annotations += annotator.annotate([document])
+                except Exception as exc:
+                    failures += 1
+                    report(number, f"annotation failed ({type(exc).__name__}: {exc})")
+        for annotation in annotations:
+            sys.stdout.buffer.write(annotation.model_dump_json().encode() + b"\n")
+            sys.stdout.flush()
     raise typer.Exit(1 if failures else 0)
 
 

@@ -88,7 +88,11 @@ class Supervisor:
             self.stop_event.wait(0.5)
 
     def watch(self, interval_s: float = 0.5) -> None:
-        """Until stop is set: restart whatever died. A failed restart is retried with backoff, never fatal."""
+        """Until stop is set: restart whatever died. A failed restart is retried with backoff, never fatal.
+
+        Call it from the thread that started the services and outlives them: a child gets SIGTERM when the
+        thread that started it ends (PR_SET_PDEATHSIG belongs to the parent thread, not the process).
+        """
         while not self.stop_event.wait(interval_s):
             for entry in self.running:
                 self._check(entry)

@@ -35,7 +35,7 @@ from newsdesk.settings import load
 from streams import log_limits
 from streams.nlp.annotate import Document
 from streams.nlp.models import spec_for
-from streams.nlp.pool import AnnotatorPool
+from streams.nlp.pool import AnnotatorPool, annotate_each
 from streams.records import AnnotatedArticle, Annotation, Article, DeadLetter
 from streams.stall import StallWatch
 
@@ -246,23 +246,17 @@ def annotator_pool() -> AnnotatorPool:
 
 
 async def annotate_documents(documents: list[Document]) -> list[Annotation | Exception]:
-    """Annotate a batch; if the batch fails, retry one by one so only the poison document fails."""
-    try:
-        return list(await annotator_pool().annotate(documents))
-    except Exception:
-        if len(documents) == 1:
-            raise
-    results: list[Annotation | Exception] = []
-    for document in documents:
-        try:
-            results.extend(await annotator_pool().annotate([document]))
-        except Exception as exc:
-            results.append(exc)
-    return results
+    """Annotate a batch; never raises: a dead pool process is replaced and the batch retried, and only a document
+    that fails on its own, repeatedly, gets its error instead of an Annotation (streams/nlp/pool.annotate_each)."""
+    return list(await annotate_each(annotator_pool(), documents))
+
+
+RELEASE_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 async def annotate_batch(events: Sequence[faust.EventT]) -> None:
-    """Annotate one batch and send the results; returns once the broker acknowledged every send."""
+    """Annotate one batch and send the results; returns once the broker acknowledged every message's result,
+    annotated (articles.annotated) or dead-lettered (articles.dead). Raises only if the broker does not answer."""
     articles: list[tuple[faust.EventT, Article]] = []
     for event in events:
         try:
@@ -271,19 +265,57 @@ async def annotate_batch(events: Sequence[faust.EventT]) -> None:
             await dead_letter("annotate", event, f"invalid article: {exc}")
     documents = [Document(a.id, a.title, a.text, a.feed_language) for _, a in articles]
     results = await annotate_documents(documents)
-    sends = []
+    dead: list[tuple[faust.EventT, str]] = []
+    outgoing: list[tuple[faust.EventT, Article, bytes]] = []
     now = datetime.now(UTC)
     for (event, article), result in zip(articles, results, strict=True):
         if isinstance(result, Exception):
-            await dead_letter("annotate", event, f"annotation failed: {result!r}")
+            dead.append((event, f"annotation failed: {result}"))
             continue
-        item = AnnotatedArticle(article=article, annotation=result, annotated_at=now)
-        sends.append(await annotated_topic.send(key=article.id.encode(), value=item.to_bytes()))
-    await wait_all(sends)
+        try:
+            payload = AnnotatedArticle(article=article, annotation=result, annotated_at=now).to_bytes()
+        except (ValidationError, ValueError) as exc:
+            dead.append((event, f"invalid annotation: {exc}"))
+            continue
+        outgoing.append((event, article, payload))
+    sends = [await annotated_topic.send(key=article.id.encode(), value=payload) for _, article, payload in outgoing]
+    outcomes = await asyncio.gather(*sends, return_exceptions=True)
+    for (event, article, payload), outcome in zip(outgoing, outcomes, strict=True):
+        if isinstance(outcome, asyncio.CancelledError):
+            raise outcome
+        if isinstance(outcome, Exception):  # once more, alone; then it is this message's problem (e.g. too large)
+            try:
+                await (await annotated_topic.send(key=article.id.encode(), value=payload))
+            except Exception as exc:
+                dead.append((event, f"could not be sent to {settings.topic_annotated}: {exc!r}"))
+    for event, reason in dead:
+        await dead_letter("annotate", event, reason)  # raises if the broker does not acknowledge it
 
 
-async def annotate_and_release(events: Sequence[faust.EventT]) -> None:
-    await annotate_batch(events)
+async def annotate_and_release(events: Sequence[faust.EventT], previous: asyncio.Task[None] | None = None) -> None:
+    """Annotate a batch until its results are acknowledged, then release its messages, after the batch before it.
+
+    Never raises (but CancelledError at shutdown): an error escaping here used to crash the agent, and Faust,
+    restarting it, committed `articles.raw` past the messages of the batches in flight. A broker that does not
+    acknowledge is waited for: the batch is done again (indexing by id absorbs the repeat).
+
+    Releasing in batch order keeps the acknowledged offsets of each partition a prefix of those delivered, with no
+    hole for Faust's commit to step over (its gap check lets a hole of one message, or any hole before the first
+    commit, pass), so an offset commits only after every message before it has its result in Kafka.
+    """
+    attempt = 0
+    while True:
+        try:
+            await annotate_batch(events)
+            break
+        except Exception as exc:
+            delay = RELEASE_BACKOFF_S[min(attempt, len(RELEASE_BACKOFF_S) - 1)]
+            attempt += 1
+            log.error("annotate: a batch of %d could not be completed (%r); doing it again in %.0f s",
+                      len(events), exc, delay)
+            await asyncio.sleep(delay)
+    if previous is not None:
+        await previous  # cancelled at shutdown: this batch then stays unreleased too, and is redelivered
     for event in events:  # the reference taken in annotate(): now the offsets may commit
         event.ack()
 
@@ -294,8 +326,9 @@ async def annotate(stream: faust.StreamT) -> None:
     go to Kafka and the next batch is fetched (one batch at a time reached half of nlp.pipe's rate).
 
     take_events acks a batch when the next one is requested, before this batch is done; each message therefore
-    holds one more reference until its batch's results are acknowledged by the broker, and Faust commits an
-    offset only when every message up to it is acked, so at-least-once holds with batches in flight.
+    holds one more reference until its batch's results are acknowledged by the broker and every batch before it
+    was released (annotate_and_release), and Faust commits an offset only when every message up to it is acked,
+    so at-least-once holds with batches in flight.
     """
     in_flight: deque[asyncio.Task[None]] = deque()
     try:
@@ -304,9 +337,10 @@ async def annotate(stream: faust.StreamT) -> None:
                 settings.nlp_batch_size, within=settings.nlp_batch_within_s):
             for event in events:
                 event.message.incref()
-            in_flight.append(asyncio.create_task(annotate_and_release(list(events))))
+            previous = in_flight[-1] if in_flight else None
+            in_flight.append(asyncio.create_task(annotate_and_release(list(events), previous)))
             while in_flight and (len(in_flight) >= settings.nlp_batches_in_flight or in_flight[0].done()):
-                await in_flight.popleft()  # in order; an error here stops the agent, as before
+                await in_flight.popleft()  # in order; annotate_and_release does not raise
     finally:
         for task in in_flight:  # unacked: redelivered after a restart, and indexing by id absorbs the repeat
             task.cancel()

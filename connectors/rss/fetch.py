@@ -30,6 +30,7 @@ import httpcore
 import httpx
 
 from connectors.rss.addresses import BlockedAddressError, GuardedBackend, Resolver
+from connectors.rss.redact import scrub
 
 ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
           "text/xml;q=0.8, */*;q=0.5")
@@ -227,6 +228,7 @@ class FeedFetcher:
         except httpx.HTTPError as exc:
             result.error = f"{type(exc).__name__}: {exc or 'no detail'}"
         if result.error:
+            result.error = scrub(result.error)  # it may quote the URL; shown by `feeds list` and logged
             result.body = b""
         return result
 
@@ -234,15 +236,24 @@ class FeedFetcher:
         current = result.url
         visited = [current]
         budget = self.timeout_s
+        # Credentials in the feed URL (`http://user:secret@host/feed.xml`) go as basic auth, to that origin only,
+        # and never in the URL given to httpx, which logs it (`HTTP Request: GET <url>`) and may quote it in errors.
+        credentials: tuple[tuple[str, str | None, int | None], httpx.BasicAuth] | None = None
         for hop in range(self.max_redirects + 1):
             target = _checked_url(current, redirected=hop > 0)
+            if target.userinfo:
+                credentials = ((target.scheme, target.host, target.port),
+                               httpx.BasicAuth(target.username, target.password))
+                target = target.copy_with(userinfo=b"")
+            auth = credentials[1] if credentials and credentials[0] == (target.scheme, target.host,
+                                                                       target.port) else None
             if budget <= 0:
                 raise TimeoutError
             async with self._host_slot(target.host):
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(budget):
-                        location = await self._exchange(result, target, headers)
+                        location = await self._exchange(result, target, headers, auth)
                 finally:
                     budget -= time.monotonic() - started
             if location is None:
@@ -254,9 +265,11 @@ class FeedFetcher:
             current = location
         raise FetchError(f"too many redirects (more than {self.max_redirects}): {_chain(visited)}")
 
-    async def _exchange(self, result: FetchResult, url: httpx.URL, headers: dict[str, str]) -> str | None:
+    async def _exchange(self, result: FetchResult, url: httpx.URL, headers: dict[str, str],
+                        auth: httpx.BasicAuth | None = None) -> str | None:
         """One request; returns the next URL for a redirect, else fills `result` and returns None."""
-        response = await self.client.send(self.client.build_request("GET", url, headers=headers), stream=True)
+        response = await self.client.send(self.client.build_request("GET", url, headers=headers), stream=True,
+                                          auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT)
         try:
             status = response.status_code
             location = response.headers.get("location")

@@ -27,6 +27,7 @@ from typing import Any
 
 from connectors.rss.fetch import FeedFetcher
 from connectors.rss.parse import parse_feed
+from connectors.rss.redact import redact_url, scrub
 from connectors.rss.registry import Feed, FeedRegistry
 from connectors.rss.schedule import PollOutcome, SchedulePolicy, plan
 from streams.records import Article
@@ -120,7 +121,7 @@ class FeedPoller:
         self._housekeeping()
         feeds = self._claim(owns)
         for feed in feeds:
-            task = asyncio.create_task(self._guarded(feed), name=f"poll {feed.url}")
+            task = asyncio.create_task(self._guarded(feed), name=f"poll {redact_url(feed.url)}")
             self.in_flight[feed.url] = task
             task.add_done_callback(functools.partial(self._done, feed.url))
         return len(feeds)
@@ -128,7 +129,7 @@ class FeedPoller:
     def _done(self, url: str, task: asyncio.Task[int]) -> None:
         self.in_flight.pop(url, None)
         if not task.cancelled() and task.exception() is not None:  # _guarded catches; this is a last resort
-            log.error("feed %s: poll crashed: %r", url, task.exception())
+            log.error("feed %s: poll crashed: %r", redact_url(url), task.exception())
 
     async def run_once(self, owns: Owns | None = None) -> int:
         """Poll every due feed this process owns and wait for all; returns how many articles were produced."""
@@ -170,19 +171,19 @@ class FeedPoller:
             except ProduceError as exc:
                 # validators are not updated, so the next poll fetches the same items again and produces the rest
                 delay = self.policy.min_interval_s
-                log.error("feed %s: %s; retrying in %.0fs", feed.url, exc, delay)
+                log.error("feed %s: %s; retrying in %.0fs", redact_url(feed.url), exc, delay)
                 try:
                     await asyncio.to_thread(self.registry.reschedule, feed.url, next_poll_at=self.clock() + delay,
-                                            note=str(exc))
+                                            note=scrub(str(exc)))
                 except Exception:
-                    log.exception("feed %s: could not reschedule", feed.url)
+                    log.exception("feed %s: could not reschedule", redact_url(feed.url))
                 return 0
             except Exception as exc:  # one feed's surprise must not stop the others
-                log.exception("feed %s: unexpected error", feed.url)
+                log.exception("feed %s: unexpected error", redact_url(feed.url))
                 try:
                     await self._failed(feed, f"unexpected error: {exc!r}")
                 except Exception:
-                    log.exception("feed %s: could not record the failure", feed.url)
+                    log.exception("feed %s: could not record the failure", redact_url(feed.url))
                 return 0
 
     def _elapsed(self, feed: Feed, now: float) -> float | None:
@@ -191,6 +192,7 @@ class FeedPoller:
     async def _failed(self, feed: Feed, reason: str, *, retry_after_s: float | None = None,
                       max_age_s: float | None = None, gone: bool = False) -> None:
         now = self.clock()
+        reason = scrub(reason)
         failures = feed.consecutive_failures + 1
         outcome = PollOutcome(ok=False, elapsed_s=self._elapsed(feed, now), retry_after_s=retry_after_s,
                               max_age_s=max_age_s, consecutive_failures=failures)
@@ -201,9 +203,10 @@ class FeedPoller:
             schedule_reason=schedule.reason, disable_after=self.disable_after_failures, disable_now=gone, now=now)
         if disabled:
             log.warning("feed %s: disabled after %d consecutive failures (last: %s); `newsdesk feeds enable` "
-                        "turns it back on", feed.url, failures, reason)
+                        "turns it back on", redact_url(feed.url), failures, reason)
         else:
-            log.warning("feed %s: %s (failure %d; next try in %.0fs)", feed.url, reason, failures, schedule.delay_s)
+            log.warning("feed %s: %s (failure %d; next try in %.0fs)", redact_url(feed.url), reason, failures,
+                        schedule.delay_s)
 
     async def _succeeded(self, feed: Feed, *, etag: str | None, last_modified: str | None, new_items: int,
                          produced: int, max_age_s: float | None, ttl_s: float | None, title: str | None = None,
@@ -217,7 +220,7 @@ class FeedPoller:
             self.registry.record_success, feed.url, etag=etag, last_modified=last_modified, new_items=produced,
             next_poll_at=now + schedule.delay_s, interval_s=schedule.interval_s, schedule_reason=schedule.reason,
             ttl_s=ttl_s, title=title, now=now, items_checked=items_checked, touch_after_s=self.touch_after_s)
-        log.debug("feed %s: next poll in %.0fs (%s)", feed.url, schedule.delay_s, schedule.reason)
+        log.debug("feed %s: next poll in %.0fs (%s)", redact_url(feed.url), schedule.delay_s, schedule.reason)
 
     async def poll(self, feed: Feed) -> int:
         """Poll one feed now (the caller has claimed it); returns how many articles were produced."""
@@ -252,7 +255,10 @@ class FeedPoller:
                        max_age: float | None) -> tuple[int, bool]:
         """Parse a 200, triage and produce its articles: (articles produced, whether the feed counted as a
         success). Raises if an article could not be produced."""
-        parsed = await asyncio.to_thread(parse_feed, result.body, feed_url=feed.url, headers=result.headers)
+        # the articles' feed_url (and the base of relative links) never carry the feed's credentials; ids do not change:
+        # they hash the canonical URL (which drops user info) or the GUID
+        parsed = await asyncio.to_thread(parse_feed, result.body, feed_url=redact_url(feed.url),
+                                         headers=result.headers)
         ttl = getattr(parsed, "ttl_s", None)
         if not parsed.articles:
             if parsed.problem:
@@ -263,9 +269,9 @@ class FeedPoller:
             return 0, True
         if parsed.problem:
             log.info("feed %s: salvaged %d entries from a malformed feed (%s)",
-                     feed.url, len(parsed.articles), parsed.problem)
+                     redact_url(feed.url), len(parsed.articles), parsed.problem)
         for reason in parsed.rejected:
-            log.warning("feed %s: rejected %s", feed.url, reason)
+            log.warning("feed %s: rejected %s", redact_url(feed.url), reason)
 
         articles: dict[str, Article] = {}
         for article in parsed.articles:  # the same id twice in one feed: the first occurrence counts
@@ -319,7 +325,7 @@ class FeedPoller:
                               new_items=len(triage.first_in_feed), produced=len(produced), max_age_s=max_age,
                               ttl_s=ttl, title=parsed.title)
         if produced:
-            log.info("feed %s: produced %d new and %d updated articles", feed.url, new_here,
+            log.info("feed %s: produced %d new and %d updated articles", redact_url(feed.url), new_here,
                      len(produced) - new_here)
         return len(produced), complete
 
@@ -356,11 +362,12 @@ class FeedPoller:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("feed %s: full text of %s failed: %r; keeping the feed's text", article.feed_url,
+            log.warning("feed %s: full text of %s failed: %r; keeping the feed's text", redact_url(article.feed_url),
                         article.link, exc)
             return article
         if not text or len(text.strip()) <= len(article.text.strip()):
-            log.info("feed %s: no better full text for %s; keeping the feed's text", article.feed_url, article.link)
+            log.info("feed %s: no better full text for %s; keeping the feed's text", redact_url(article.feed_url),
+                     article.link)
             return article
         text = text.strip()
         changes: dict[str, Any] = {"text": text}

@@ -1,0 +1,107 @@
+"""The embedded engines' pure parts, the supervisor's restart rule, and `up` on a machine without Java or Maven."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from newsdesk.engines.base import Service
+from newsdesk.engines.kafka import cluster_id, server_properties
+from newsdesk.engines.maven import EngineUnavailable, tool
+from newsdesk.processes import Child
+from newsdesk.supervisor import HEALTHY_AFTER_S, MAX_BACKOFF_S, StartFailed, Supervisor, next_backoff
+
+
+def test_kafka_is_one_kraft_node_on_loopback(tmp_path: Path) -> None:
+    props = dict(line.split("=", 1) for line in server_properties(tmp_path, 9092, 9093, 168).splitlines())
+    assert props["process.roles"] == "broker,controller"
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:9093"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
+    assert props["log.dirs"] == str(tmp_path)
+    for internal in ("offsets.topic.replication.factor", "transaction.state.log.replication.factor",
+                     "transaction.state.log.min.isr"):
+        assert props[internal] == "1"
+    assert int(props["log.cleaner.dedupe.buffer.size"]) < 128 * 1024 * 1024  # its default fills a small heap
+
+
+def test_cluster_ids_are_kafka_uuids_never_read_as_an_option() -> None:
+    ids = {cluster_id() for _ in range(500)}
+    assert len(ids) == 500
+    assert all(len(i) == 22 and not i.startswith("-") and "=" not in i for i in ids)
+
+
+@pytest.mark.parametrize("name", ["java", "mvn"])
+def test_a_missing_tool_names_what_to_install_and_the_alternatives(name: str, monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(EngineUnavailable) as error:
+        tool(name)
+    message = str(error.value)
+    assert "apt-get install" in message and "NEWSDESK_KAFKA_BOOTSTRAP" in message and "docker compose" in message
+
+
+def test_up_without_java_says_why_and_exits_1(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path), "NEWSDESK_DATA_DIR": str(tmp_path / "data"), "JAVA_HOME": ""}
+    for name in ("NEWSDESK_KAFKA_BOOTSTRAP", "NEWSDESK_ELASTICSEARCH_URL"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, "-m", "newsdesk.cli", "up"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1
+    assert "needs `java`" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("previous", "ran_for", "expected"), [
+    (0.5, 0.1, 1.0), (1.0, 3, 2.0), (32.0, 3, MAX_BACKOFF_S), (MAX_BACKOFF_S, 3, MAX_BACKOFF_S),
+    (MAX_BACKOFF_S, HEALTHY_AFTER_S, 1.0),  # a child that ran a minute was healthy: start again from 1 s
+])
+def test_restart_backoff(previous: float, ran_for: float, expected: float) -> None:
+    assert next_backoff(previous, ran_for) == expected
+
+
+def sleeper(name: str, log: Path) -> Service:
+    argv = [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(120)"]
+    return Service(name, lambda: Child(name, argv, log_path=log), ready=lambda: "up" in log.read_text(),
+                   stop_timeout_s=5, start_timeout_s=20)
+
+
+def test_a_child_that_dies_is_restarted_and_all_stop_in_reverse_order(tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """watch() runs in this thread, as in `up`: a child dies with the thread that started it (PDEATHSIG)."""
+    caplog.set_level("INFO", logger="newsdesk")
+    stop = threading.Event()
+    supervisor = Supervisor(stop)
+    supervisor.start(sleeper("first", tmp_path / "first.log"))
+    supervisor.start(sleeper("second", tmp_path / "second.log"))
+    victim = supervisor.running[0].child.process
+    assert victim is not None
+
+    def kill_then_stop_once_restarted() -> None:
+        os.kill(victim.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while supervisor.running[0].restarts == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop.set()
+
+    threading.Thread(target=kill_then_stop_once_restarted, daemon=True).start()
+    supervisor.watch(0.1)
+    assert supervisor.running[0].restarts == 1 and supervisor.running[0].child.running()
+    assert "first exited with -9; restarting" in caplog.text
+    supervisor.stop_all()
+    stops = [r.getMessage() for r in caplog.records if r.getMessage().startswith("stopping ")]
+    assert [s.split()[1] for s in stops] == ["second", "first"]
+
+
+def test_a_child_that_exits_while_starting_fails_with_its_log(tmp_path: Path) -> None:
+    log = tmp_path / "broken.log"
+    argv = [sys.executable, "-c", "import sys; print('cannot bind the port'); sys.exit(3)"]
+    service = Service("broken", lambda: Child("broken", argv, log_path=log), ready=lambda: False,
+                      start_timeout_s=20)
+    with pytest.raises(StartFailed, match=r"broken exited with 3 while starting(.|\n)*cannot bind the port"):
+        Supervisor(threading.Event()).start(service)
