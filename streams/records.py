@@ -111,3 +111,58 @@ class DeadLetter(Record):
     key: str | None = None
     payload: str = Field(description="The original message value (UTF-8, invalid bytes replaced)")
     failed_at: datetime
+
+
+# -- alerts ------------------------------------------------------------------------------------------------
+
+ChannelKind = Literal["webhook", "email", "slack", "log"]
+
+
+class Channel(Record):
+    """Where a subscription's alerts go. `target`: the URL (webhook, slack), the address (email), or '' (log)."""
+
+    kind: ChannelKind
+    target: str = ""
+
+
+class Subscription(Record):
+    """A saved query that alerts its owner, kept in the compacted topic `newsdesk.subscriptions` (key: `key`).
+
+    `secret` signs webhook bodies (HMAC-SHA256); it is never logged, listed or served after creation.
+    """
+
+    owner: str = "default"
+    name: str
+    query: str = Field(description="In newsdesk's query language (docs/query-language.md), the same as search")
+    channels: list[Channel] = Field(default_factory=list)
+    enabled: bool = True
+    updates: bool = Field(False, description="Also alert when a new version of an article already alerted matches")
+    secret: str = Field("", repr=False)
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+class Alert(Record):
+    """One (subscription, article) match, produced to the `alerts` topic; delivered once per channel.
+
+    `id` is stable for a (subscription, article[, version when the subscription asks for updates]) pair, so a
+    re-delivered match is recognised and never sent twice.
+    """
+
+    id: str
+    subscription: str = Field(description="Subscription key, owner/name")
+    article_id: str
+    article_version: int = 0
+    title: str = ""
+    url: str | None = None
+    language: str = ""
+    persons: list[str] = Field(default_factory=list)
+    organisations: list[str] = Field(default_factory=list)
+    locations: list[str] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    published_at: datetime | None = None
+    matched_at: datetime
