@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from connectors.elasticsearch import SearchBackend, SearchRequestError, SearchUnavailable, open_backend
+from connectors.elasticsearch.query_language import QuerySyntaxError
 from connectors.elasticsearch.search import SearchRequest, build_query, search
 from newsdesk.settings import Settings
 
@@ -111,7 +112,11 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 async def search_handler(request: web.Request) -> web.Response:
     search_request = _request_from_query(request.query)
-    build_query(search_request)  # a bad since/until or cursor is a 400 even while the engine is down
+    try:  # a bad query, since/until or cursor is a 400 even while the engine is down
+        build_query(search_request)
+    except QuerySyntaxError as exc:  # the position too, 0-based, for a caller to point at the error
+        return web.json_response({"error": f"query error at column {exc.position + 1}: {exc.message}",
+                                  "position": exc.position}, status=400)
     backend = await request.app[BACKEND_KEY].get()
     page = await search(backend, request.app[SETTINGS_KEY].index_alias, search_request)
     return web.json_response({"total": page.total, "hits": page.hits, "next": page.next_cursor})
@@ -133,6 +138,110 @@ async def health_handler(request: web.Request) -> web.Response:
     return web.json_response({"search": "ok", "engine": backend.engine})
 
 
+# -- alert subscriptions (newsdesk/subscriptions.py; the same as `newsdesk alerts`) ------------------------------
+#   GET /alerts[?owner=]                       -> {"subscriptions": [...]} (never a secret)
+#   POST /alerts {"name", "query", "owner"?, "webhook"?, "email"?, "slack"? (a string or a list), "updates"?}
+#                                              -> 201 {..., "secret"} (shown this once) | 200 updated, no secret
+#   DELETE /alerts/{name}[?owner=]             -> {"removed": key} | 404
+#   POST /alerts/{name}/enable|disable[?owner=] -> the subscription | 404
+# A query that does not parse is a 400 with its "position"; a private webhook/Slack address a 400; Kafka down 503.
+
+def _store(request: web.Request) -> Any:
+    from newsdesk.subscriptions import SubscriptionStore
+
+    settings = request.app[SETTINGS_KEY]
+    return SubscriptionStore(settings.bootstrap, settings.topic_subscriptions, client_id=f"{settings.app_id}-api",
+                             timeout_s=15)
+
+
+async def _kafka(call: Callable[..., Any], *args: Any) -> Any:
+    """A blocking store call in a thread; Kafka that does not answer is a 503 (LookupError: not found, passed on)."""
+    try:
+        return await asyncio.to_thread(call, *args)
+    except LookupError:
+        raise
+    except Exception as exc:
+        log.warning("subscriptions topic unavailable: %r", exc)
+        raise web.HTTPServiceUnavailable(reason="subscriptions topic unavailable") from None
+
+
+def _strings(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise BadRequest(f"{name} must be a string or a list of strings")
+
+
+async def alerts_list_handler(request: web.Request) -> web.Response:
+    from newsdesk.subscriptions import public_view
+
+    owner = request.query.get("owner")
+    subscriptions = await _kafka(_store(request).load)
+    return web.json_response({"subscriptions": [public_view(s) for _, s in sorted(subscriptions.items())
+                                                if owner is None or s.owner == owner]})
+
+
+async def alerts_add_handler(request: web.Request) -> web.Response:
+    from newsdesk.subscriptions import QueryRefused, SubscriptionError, add, public_view
+
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest("the body must be a JSON object") from None
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not isinstance(body.get("query"), str):
+        raise BadRequest("the body must be a JSON object with a \"name\" and a \"query\" (strings)")
+    owner = body.get("owner", "default")
+    if not isinstance(owner, str):
+        raise BadRequest("owner must be a string")
+    webhooks, emails = _strings(body.get("webhook"), "webhook"), _strings(body.get("email"), "email")
+    slacks = _strings(body.get("slack"), "slack")
+    try:
+        subscription, created = await add(
+            _store(request), owner, body["name"], body["query"], webhooks=webhooks, emails=emails, slacks=slacks,
+            updates=bool(body.get("updates", False)),
+            allow_private=request.app[SETTINGS_KEY].allow_private_addresses)
+    except QueryRefused as exc:
+        return web.json_response({"error": str(exc), "position": exc.position}, status=400)
+    except SubscriptionError as exc:
+        return _error(400, str(exc))
+    except Exception as exc:  # the store: Kafka
+        log.warning("subscriptions topic unavailable: %r", exc)
+        return _error(503, "subscriptions topic unavailable")
+    view = public_view(subscription)
+    if created:
+        return web.json_response({**view, "secret": subscription.secret}, status=201)
+    return web.json_response(view)
+
+
+async def _alerts_change(request: web.Request, action: str) -> web.Response:
+    from newsdesk.subscriptions import NotFound, key_of, public_view
+
+    key = key_of(request.query.get("owner", "default"), request.match_info["name"])
+    store = _store(request)
+    try:
+        if action == "remove":
+            await _kafka(store.remove, key)
+            return web.json_response({"removed": key})
+        return web.json_response(public_view(await _kafka(store.set_enabled, key, action == "enable")))
+    except NotFound:
+        return _error(404, f"no subscription {key}")
+
+
+async def alerts_remove_handler(request: web.Request) -> web.Response:
+    return await _alerts_change(request, "remove")
+
+
+async def alerts_enable_handler(request: web.Request) -> web.Response:
+    return await _alerts_change(request, "enable")
+
+
+async def alerts_disable_handler(request: web.Request) -> web.Response:
+    return await _alerts_change(request, "disable")
+
+
 def make_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[json_errors])
     app[SETTINGS_KEY] = settings
@@ -146,6 +255,11 @@ def make_app(settings: Settings) -> web.Application:
     app.router.add_get("/search", search_handler)
     app.router.add_get("/articles/{id}", article_handler)
     app.router.add_get("/health", health_handler)
+    app.router.add_get("/alerts", alerts_list_handler)
+    app.router.add_post("/alerts", alerts_add_handler)
+    app.router.add_delete("/alerts/{name}", alerts_remove_handler)
+    app.router.add_post("/alerts/{name}/enable", alerts_enable_handler)
+    app.router.add_post("/alerts/{name}/disable", alerts_disable_handler)
     return app
 
 

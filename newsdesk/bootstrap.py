@@ -49,7 +49,8 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
                  "delete.retention.ms": str(24 * 3600 * 1000)}
     return {settings.topic_raw: bounded, settings.topic_annotated: bounded, settings.topic_dead: bounded,
             settings.topic_candidates: bounded, settings.topic_feeds: compacted, settings.topic_feed_state: compacted,
-            settings.dedup_changelog: compacted}
+            settings.dedup_changelog: compacted, settings.topic_subscriptions: compacted,
+            settings.topic_alerts: bounded}
 
 
 def topic_partitions(settings: Settings, name: str) -> int:

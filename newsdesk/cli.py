@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from newsdesk.alerts_cli import alerts_app
 from newsdesk.settings import Settings, load
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ feeds_app = typer.Typer(help="Manage the feed list (under NEWSDESK_DATA_DIR, or 
                              "NEWSDESK_REGISTRY=kafka; picked up live by `up`).",
                         no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(alerts_app, name="alerts")
 err = Console(stderr=True, soft_wrap=True)  # soft wrap: an error message is never cut mid-sentence
 # Client libraries that log every connection at INFO: their lines come with -v only.
 CHATTY_LOGGERS = ("kafka", "aiokafka", "httpx", "httpcore", "elastic_transport", "opensearch", "urllib3")
@@ -286,7 +288,9 @@ def feeds_export() -> None:
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="Words to find in title, summary and text ('' for everything)")],
+    query: Annotated[str, typer.Argument(help="What to find, in the query language (docs/query-language.md): words, "
+                                              "\"phrases\", AND/OR/NOT, person:/org:/place:/entity:/topic:/lang:/"
+                                              "source: ('' for everything)")],
     lang: Annotated[str | None, typer.Option("--lang", help="Only articles in this language (it, en, ...)")] = None,
     entity: Annotated[str | None, typer.Option("--entity", help="Only articles naming this entity")] = None,
     topic: Annotated[str | None, typer.Option("--topic", help="Only articles with this IPTC topic")] = None,
@@ -302,7 +306,8 @@ def search(
     from rich.markup import escape
 
     from connectors.elasticsearch import SearchError, redact_url
-    from connectors.elasticsearch.search import SearchPage, SearchRequest
+    from connectors.elasticsearch.query_language import QuerySyntaxError
+    from connectors.elasticsearch.search import SearchPage, SearchRequest, build_query
     from connectors.elasticsearch.search import search as run_search
     from newsdesk.bootstrap import open_search_backend
 
@@ -324,7 +329,12 @@ def search(
             await backend.close()
 
     try:
+        build_query(request)  # the query, cursor and dates are checked before connecting
         page = asyncio.run(run())
+    except QuerySyntaxError as exc:  # where the error is, with a caret under the query
+        err.print(f"query error at column {exc.position + 1}: {escape(exc.message)}", highlight=False)
+        err.print(f"  {escape(query)}\n  {' ' * exc.position}^", highlight=False)
+        raise typer.Exit(2) from None
     except ValueError as exc:  # a bad cursor or since/until: the user's input, said as it is
         err.print(f"[red]search failed[/red]: {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None

@@ -57,7 +57,8 @@ async def reindex(settings: Settings, since: datetime | None = None, batch_size:
         done = 0
         backend = await open_backend(settings.es_url, settings.search_engine, request_timeout=60)
         try:
-            sink = ElasticsearchSink(backend, settings.index_alias, max_backoff_s=settings.sink_max_backoff_s)
+            sink = ElasticsearchSink(backend, settings.index_alias, max_backoff_s=settings.sink_max_backoff_s,
+                                     wait_for_refresh=False)
             while remaining:
                 polled = await asyncio.to_thread(consumer.poll, 1000, batch_size)
                 documents = []

@@ -42,7 +42,7 @@ def engine_hint(settings: Settings) -> dict[str, str]:
 
 
 def worker_service(settings: Settings) -> Service:
-    argv = [sys.executable, "-m", "streams.app", "worker", "--loglevel", settings.log_level, *web_args(settings)]
+    argv = [sys.executable, "-m", "streams.worker", "worker", "--loglevel", settings.log_level, *web_args(settings)]
     return Service("faust-worker", lambda: Child("faust-worker", argv, env=child_env(settings)),
                    stop_timeout_s=WORKER_STOP_TIMEOUT_S)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 Stage = Literal["poll", "annotate", "index"]
@@ -125,6 +125,24 @@ class Settings(BaseSettings):
     web_enabled: bool = False
     log_level: str = "info"
 
+    # Alert delivery (streams/delivery.py, connectors/notify). A failing channel is retried with exponential
+    # backoff (first delay, doubling, at most `alert_retry_max_delay_s`) until `alert_retry_budget_s` after its
+    # first failure, then parked in alerts.dead with its reason. Webhook and Slack URLs go through the feeds'
+    # address guard (NEWSDESK_ALLOW_PRIVATE_ADDRESSES, NEWSDESK_FETCH_ALLOWED_HOSTS).
+    alert_timeout_s: float = Field(default=10.0, gt=0)  # one HTTP or SMTP attempt
+    alert_retry_first_s: float = Field(default=1.0, gt=0)
+    alert_retry_max_delay_s: float = Field(default=60.0, gt=0)
+    alert_retry_budget_s: float = Field(default=300.0, ge=0)
+    alert_max_pending: int = Field(default=10_000, ge=1)  # alerts in delivery per worker (then the alerts stream waits)
+    alert_concurrency: int = Field(default=16, ge=1)  # attempts in flight per channel kind
+    alert_state_ttl_hours: float = Field(default=8 * 24, gt=0)  # per-(alert, channel) records kept this long
+    smtp_host: str | None = None  # unset: e-mail channels are rejected (and parked) with that reason
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None  # never logged or listed
+    smtp_from: str = "newsdesk@localhost"
+    smtp_starttls: bool = False
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -226,6 +244,16 @@ class Settings(BaseSettings):
     @property
     def topic_candidates(self) -> str:
         return self.topic("articles.candidates")
+
+    @property
+    def topic_subscriptions(self) -> str:
+        """Alert subscriptions (compacted, key: owner/name; a removal is a tombstone)."""
+        return self.topic("newsdesk.subscriptions")
+
+    @property
+    def topic_alerts(self) -> str:
+        """One message per (subscription, article) match (key: the alert id), consumed by delivery."""
+        return self.topic("alerts")
 
     @property
     def dedup_table(self) -> str:

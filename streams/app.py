@@ -4,7 +4,8 @@
                               \\______________________________________\\__> articles.dead (with the reason)
 
 Values travel as raw bytes and are decoded here, so a malformed message reaches the dead-letter topic with
-its error instead of being skipped by Faust's deserialiser. Run with `newsdesk worker` (or `newsdesk up`).
+its error instead of being skipped by Faust's deserialiser. Run with `newsdesk worker` (or `newsdesk up`), whose
+process starts at streams/worker.py.
 """
 
 from __future__ import annotations
@@ -362,12 +363,16 @@ async def elasticsearch_sink() -> ElasticsearchSink:
             try:
                 backend = await open_backend(settings.es_url, settings.search_engine, request_timeout=60,
                                              max_retries=0)  # the sink retries itself, with backoff
-                _sink = ElasticsearchSink(backend, settings.index_alias, max_backoff_s=settings.sink_max_backoff_s)
+                _sink = ElasticsearchSink(backend, settings.index_alias, max_backoff_s=settings.sink_max_backoff_s,
+                                      wait_for_refresh=False)
             except SearchUnavailable as exc:
                 attempt += 1
                 log.warning("search backend unavailable (%s); retrying", exc)
                 await asyncio.sleep(min(settings.sink_max_backoff_s, 0.5 * 2 ** min(attempt, 10)))
     return _sink
+
+
+from streams import alerts  # noqa: E402  (subscriptions -> percolator, matching after each indexed batch)
 
 
 @when("index", app.agent(annotated_topic))
@@ -392,6 +397,10 @@ async def index(stream: faust.StreamT) -> None:
                               f"the search engine rejected it ({rejected.status}): {rejected.reason}")
         if result.stale:
             log.info("index: %d written, %d older than the indexed version (skipped)", result.written, result.stale)
+        await alerts.match_and_alert(sink.backend, documents, result)  # acknowledged before the batch is released
+
+
+from streams import delivery  # noqa: E402,F401  (alerts -> webhook/e-mail/Slack/log, once per channel)
 
 
 @when("index", app.timer(settings.index_rollover_check_s, on_leader=True))
@@ -442,7 +451,3 @@ async def close_resources(app: faust.App, **kwargs: Any) -> None:
 
 def main() -> None:
     app.main()
-
-
-if __name__ == "__main__":
-    main()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from connectors.elasticsearch import query_language
 from connectors.elasticsearch.backend import SearchBackend
 from connectors.elasticsearch.document import fold
 from connectors.elasticsearch.index import OTHER_LANGUAGES, analysed_languages, i18n_key
@@ -42,7 +43,7 @@ def text_fields(language: str | None = None, present: frozenset[str] | None = No
 
 @dataclass
 class SearchRequest:
-    query: str = ""
+    query: str = ""  # in the query language (query_language.py, docs/query-language.md); "" for everything
     language: str | None = None
     entity: str | None = None
     topic: str | None = None
@@ -97,7 +98,8 @@ def check_date(value: str, name: str) -> str:
 
 
 def build_query(request: SearchRequest, present: frozenset[str] | None = None) -> dict[str, Any]:
-    """The search body. Pure; ValueError for a bad page cursor or since/until."""
+    """The search body. Pure; QuerySyntaxError (a ValueError with the position) for a query not in the
+    language, ValueError for a bad page cursor or since/until. The options are filters ANDed with the query."""
     filters: list[dict[str, Any]] = []
     if request.language:
         filters.append({"term": {"language": request.language.lower()}})
@@ -114,11 +116,9 @@ def build_query(request: SearchRequest, present: frozenset[str] | None = None) -
         bounds = {k: check_date(v, name) for k, name, v in (("gte", "since", request.since),
                                                              ("lte", "until", request.until)) if v}
         filters.append({"range": {"published_at": bounds}})
-    must: dict[str, Any] = (
-        {"multi_match": {"query": request.query, "fields": text_fields(request.language, present),
-                         "operator": "and"}}
-        if request.query.strip() else {"match_all": {}}
-    )
+    node = query_language.parse(request.query) if request.query.strip() else None
+    languages = frozenset({request.language}) if request.language else present
+    must = query_language.to_query(node, languages) if node is not None else {"match_all": {}}
     newest = {"published_at": {"order": "desc", "missing": "_last"}}
     sort: list[Any] = ["_score", newest] if request.sort == "relevance" else [newest]
     body: dict[str, Any] = {
@@ -130,7 +130,7 @@ def build_query(request: SearchRequest, present: frozenset[str] | None = None) -
     }
     if request.after:
         body["search_after"] = decode_cursor(request.after)
-    if request.highlight and request.query.strip():
+    if request.highlight and node is not None and query_language.has_text(node):
         body["highlight"] = {"fields": {f.split("^")[0]: {} for f in text_fields(request.language, present)},
                              "pre_tags": ["**"], "post_tags": ["**"], "fragment_size": 160,
                              "number_of_fragments": 2}

@@ -50,10 +50,16 @@ class _Unavailable(Exception):
 class ElasticsearchSink:
     """The versioned bulk writer, over any SearchBackend (Elasticsearch or OpenSearch)."""
 
-    def __init__(self, backend: SearchBackend, alias: str, *, max_backoff_s: float = 30.0) -> None:
+    def __init__(self, backend: SearchBackend, alias: str, *, max_backoff_s: float = 30.0,
+                 wait_for_refresh: bool = True) -> None:
+        """wait_for_refresh: `write` returns once the documents are searchable, not only durable. Readers of
+        their own writes (tests, tools) want it; the live indexer does not: a bulk that waits for the next
+        refresh caps one sink at a batch per refresh interval (200 documents a second with the defaults,
+        docs/benchmarks.md, session 9), and the documents become searchable within that interval anyway."""
         self.backend = backend
         self.alias = alias
         self.max_backoff_s = max_backoff_s
+        self.refresh = "wait_for" if wait_for_refresh else None
         self._older: list[str] | None = None
         self._older_at = 0.0
 
@@ -132,7 +138,7 @@ class ElasticsearchSink:
             operations += [{"index": action}, doc]
         if not operations:
             return {}
-        response = await self._call(self.backend.bulk, operations, refresh="wait_for")
+        response = await self._call(self.backend.bulk, operations, refresh=self.refresh)
         retry: dict[str, dict[str, Any]] = {}
         for item in response["items"]:
             outcome = item["index"]

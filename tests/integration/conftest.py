@@ -81,6 +81,13 @@ def feed_server() -> Iterator[str]:
     server.shutdown()
 
 
+def noida_binary() -> str:
+    """noida-db's server binary itself: its console script wrapper dies on SIGTERM and leaves the server running."""
+    import noida_db
+
+    return str(Path(noida_db.__file__).parent / "noida-db")
+
+
 @dataclass
 class Engines:
     """The session's Kafka and OpenSearch, supervised: one a test kills is restarted."""
@@ -277,7 +284,7 @@ def noida_elasticsearch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     port = free_port()
     data_dir = tmp_path_factory.mktemp("noida-es")
     with open(data_dir / "noida.log", "wb") as log:
-        process = subprocess.Popen([str(Path(sys.executable).with_name("noida-db")), "start", "--data-dir",
+        process = subprocess.Popen([noida_binary(), "start", "--data-dir",
                                     str(data_dir), "--host", "127.0.0.1", "--only", "elasticsearch",
                                     "--elasticsearch-port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -20,7 +20,7 @@ from connectors.elasticsearch.index import ensure_index
 from connectors.elasticsearch.search import SearchRequest, search
 from connectors.elasticsearch.sink import ElasticsearchSink
 from streams.records import AnnotatedArticle, Annotation, Article, Entity
-from tests.integration.conftest import SearchServer, count_documents, free_port, unique_alias, wait_until
+from tests.integration.conftest import SearchServer, count_documents, free_port, noida_binary, unique_alias, wait_until
 
 
 def item(n: int, *, title: str = "Titolo", language: str = "it", entities: list[Entity] | None = None,
@@ -101,7 +101,7 @@ def test_search_filters_and_orders_newest_first(indexed: tuple[SearchServer, str
 # -- an engine that goes away: noida-db's Elasticsearch API, restarted on the same port --------------------------
 
 def start_noida_es(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([str(Path(sys.executable).with_name("noida-db")), "start", "--data-dir", str(data_dir),
+    process = subprocess.Popen([noida_binary(), "start", "--data-dir", str(data_dir),
                                 "--host", "127.0.0.1", "--only", "elasticsearch", "--elasticsearch-port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}", timeout=2).status_code == 200, 60, "noida-db")

@@ -52,7 +52,7 @@ def alive(process: psutil.Process) -> bool:
 
 
 def the_worker(pipeline: Pipeline) -> psutil.Process:
-    [worker] = [p for p in pipeline.descendants() if "streams.app" in cmdline(p) and alive(p)]
+    [worker] = [p for p in pipeline.descendants() if "streams.worker" in cmdline(p) and alive(p)]
     return worker
 
 

@@ -1,0 +1,222 @@
+"""Alert matching with the engine's percolator: the index design, pure body builders, and the calls over a
+SearchBackend (Elasticsearch or OpenSearch). No Faust, no Kafka.
+
+    <alias>-subscriptions      one document per subscription (id: its key, owner/name):
+        query        {type: percolator}: the subscription's query, compiled by the query language
+                     (connectors/elasticsearch/query_language.py) exactly as search compiles it
+        subscription, owner, enabled, updates: keywords
+        + every property of the articles' mapping (the template), so a stored query is parsed against the
+          fields, analyzers and nested objects search uses: a subscription alerts on what search finds
+
+A batch of indexed articles is matched in one request: a `percolate` query with `documents: [...]`, filtered
+on `enabled`, paged by subscription key. Each hit is a subscription; its `_percolator_document_slot` lists the
+positions of the batch's documents it matched.
+
+An alert's id is stable for (subscription, article), plus the article's version only when the subscription asks
+for updates: a re-match (a redelivered batch, an edited article) yields the same id, and the delivery side sends
+each id once, so "an updated article does not alert again unless the subscription asks for updates" holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.elasticsearch.backend import SearchBackend, SearchRequestError
+from connectors.elasticsearch.index import mapping_properties, template
+from streams.records import Alert, Subscription
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000  # subscriptions per percolate answer page
+# Article fields no query can use (not indexed): left out of the percolated documents, which are only parsed.
+UNSEARCHED_FIELDS = ("text", "content_html", "link", "enclosures")
+SUBSCRIPTION_FIELDS = {"query": {"type": "percolator"}, "subscription": {"type": "keyword"},
+                       "owner": {"type": "keyword"}, "enabled": {"type": "keyword"},
+                       "updates": {"type": "keyword"}}
+
+
+def percolator_index(alias: str) -> str:
+    return f"{alias}-subscriptions"
+
+
+def percolator_properties() -> dict[str, Any]:
+    """The articles' properties (from the template) plus the subscription fields."""
+    properties = mapping_properties()
+    clash = set(properties) & set(SUBSCRIPTION_FIELDS)
+    if clash:  # the template gained a field of the same name: the design must change, loudly
+        raise ValueError(f"article fields clash with the percolator's own: {sorted(clash)}")
+    return {**properties, **SUBSCRIPTION_FIELDS}
+
+
+def percolator_index_body() -> dict[str, Any]:
+    """Settings (the template's analyzers: the `folded` one) and mappings of the percolator index."""
+    settings = template()["template"]["settings"]
+    return {"settings": {"number_of_shards": 1, "number_of_replicas": settings.get("number_of_replicas", 0),
+                         "analysis": settings["analysis"]},
+            # not strict: a percolated document is only parsed, and the subscription fields are listed anyway
+            "mappings": {"dynamic": False, "properties": percolator_properties()}}
+
+
+def subscription_document(subscription: Subscription, query: dict[str, Any]) -> dict[str, Any]:
+    """The percolator document of a subscription; `query`: its compiled query (compile_query(subscription.query))."""
+    return {"query": query, "subscription": subscription.key, "owner": subscription.owner,
+            "enabled": subscription.enabled, "updates": subscription.updates}
+
+
+def upsert_operations(alias: str, items: list[tuple[str, dict[str, Any] | None]]) -> list[dict[str, Any]]:
+    """Bulk operations: (key, document) indexes the document under the key, (key, None) deletes it."""
+    index = percolator_index(alias)
+    operations: list[dict[str, Any]] = []
+    for key, document in items:
+        if document is None:
+            operations.append({"delete": {"_index": index, "_id": key}})
+        else:
+            operations += [{"index": {"_index": index, "_id": key}}, document]
+    return operations
+
+
+def percolated(document: dict[str, Any]) -> dict[str, Any]:
+    """An article document as the percolator needs it (what no query can search left out)."""
+    return {key: value for key, value in document.items() if key not in UNSEARCHED_FIELDS}
+
+
+def percolate_body(documents: list[dict[str, Any]], *, size: int = PAGE_SIZE,
+                   after: list[Any] | None = None) -> dict[str, Any]:
+    """One percolate request for a batch of article documents, enabled subscriptions only, paged by key."""
+    body: dict[str, Any] = {
+        "query": {"bool": {"filter": [{"percolate": {"field": "query",
+                                                     "documents": [percolated(d) for d in documents]}},
+                                      {"term": {"enabled": True}}]}},
+        "size": size,
+        "sort": [{"subscription": "asc"}],
+        "_source": ["subscription", "updates"],
+        "track_total_hits": False,
+    }
+    if after is not None:
+        body["search_after"] = after
+    return body
+
+
+@dataclass(frozen=True)
+class Match:
+    subscription: str  # key, owner/name
+    updates: bool
+    slots: tuple[int, ...]  # positions in the percolated batch
+
+
+def matches_of(response: dict[str, Any], batch_size: int) -> list[Match]:
+    """The subscriptions (hits) of a percolate answer with the documents each matched. Pure."""
+    found = []
+    for hit in response["hits"]["hits"]:
+        source = hit.get("_source") or {}
+        slots = (hit.get("fields") or {}).get("_percolator_document_slot")
+        if slots is None:  # the engine leaves the slot out when it percolated a single document
+            slots = [0] if batch_size == 1 else []
+        found.append(Match(str(source.get("subscription", hit["_id"])), _true(source.get("updates")),
+                           tuple(int(s) for s in slots)))
+    return found
+
+
+def _true(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+async def ensure_percolator_index(backend: SearchBackend, alias: str) -> None:
+    """Idempotent: create the percolator index, or add the template's new fields to it."""
+    index = percolator_index(alias)
+    if not await backend.index_exists(index):
+        try:
+            await backend.create_index(index, percolator_index_body())
+            log.info("percolator index %s created", index)
+            return
+        except SearchRequestError as exc:
+            if "already_exists" not in exc.reason and "already exists" not in exc.reason:
+                raise  # another worker created it meanwhile: fine
+    try:
+        await backend.put_mapping(index, percolator_properties())
+    except SearchRequestError as exc:
+        log.warning("could not update the mapping of %s in place: %s", index, exc)
+
+
+async def write_subscriptions(backend: SearchBackend, alias: str,
+                              items: list[tuple[str, dict[str, Any] | None]]) -> None:
+    """Upsert or delete percolator documents, visible to the next percolate when this returns (refresh=wait_for).
+    Raises SearchError when the engine fails or refuses one of them (a delete of an absent key is fine)."""
+    if not items:
+        return
+    response = await backend.bulk(upsert_operations(alias, items), refresh="wait_for")
+    failed = []
+    for item in response.get("items", []):
+        (action, outcome), = item.items()
+        status = int(outcome.get("status", 500))
+        if status >= 300 and not (action == "delete" and status == 404):
+            error = outcome.get("error", {})
+            failed.append(f"{outcome.get('_id')}: {error.get('type', 'error')}: {error.get('reason', error)}")
+    if failed:
+        raise SearchRequestError(400, "; ".join(failed[:5]))
+
+
+async def percolate(backend: SearchBackend, alias: str, documents: list[dict[str, Any]]) -> list[Match]:
+    """Every enabled subscription that matches a document of the batch, with the documents it matched."""
+    if not documents:
+        return []
+    index = percolator_index(alias)
+    found: list[Match] = []
+    after: list[Any] | None = None
+    while True:
+        response = await backend.search(index, percolate_body(documents, after=after))
+        hits = response["hits"]["hits"]
+        found += matches_of(response, len(documents))
+        if len(hits) < PAGE_SIZE:
+            return found
+        after = hits[-1]["sort"]
+
+
+# -- alerts -------------------------------------------------------------------------------------------------------
+
+def alert_id(subscription: str, article_id: str, version: int | None = None) -> str:
+    """Stable: the same (subscription, article) pair, and version when given, always gives the same id."""
+    parts = [subscription, article_id] + ([str(version)] if version is not None else [])
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def alert_for(match: Match, document: dict[str, Any], matched_at: datetime | None = None) -> Alert:
+    """The alert of one (subscription, article document) match. Pure."""
+    version = int(document.get("version") or 0)
+    return Alert(id=alert_id(match.subscription, document["id"], version if match.updates else None),
+                 subscription=match.subscription, article_id=document["id"], article_version=version,
+                 title=document.get("title") or "", url=document.get("url"), language=document.get("language") or "",
+                 persons=list(document.get("persons") or []),
+                 organisations=list(document.get("organisations") or []),
+                 locations=list(document.get("locations") or []), topics=list(document.get("topic_names") or []),
+                 published_at=_date(document.get("published_at")), matched_at=matched_at or datetime.now(UTC))
+
+
+def _date(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def alerts_for(matches: list[Match], documents: list[dict[str, Any]],
+               matched_at: datetime | None = None) -> list[Alert]:
+    """One alert per (subscription, article) in the batch, in a stable order; an article twice in the batch (two
+    versions) alerts once, for its newest version."""
+    now = matched_at or datetime.now(UTC)
+    alerts: dict[str, Alert] = {}
+    for match in sorted(matches, key=lambda m: m.subscription):
+        for slot in sorted(match.slots):
+            if not 0 <= slot < len(documents):
+                continue
+            alert = alert_for(match, documents[slot], now)
+            kept = alerts.get(alert.id)
+            if kept is None or alert.article_version > kept.article_version:
+                alerts[alert.id] = alert
+    return list(alerts.values())
