@@ -89,24 +89,30 @@ def alerts_add(
 
 @alerts_app.command("list")
 def alerts_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False) -> None:
-    """The subscriptions, without their secrets."""
+    """The subscriptions, without their secrets, with their delivery history (sent, failures, last error)."""
     from newsdesk.subscriptions import public_view
+    from streams.delivery_status import read_history
 
     settings = _settings()
     try:
         subscriptions = _store(settings).load()
+        history = read_history(settings.bootstrap, settings.app_id)
     except Exception as exc:
         raise _kafka_failed(settings, exc) from None
-    views = [public_view(s) for _, s in sorted(subscriptions.items())]
+    views = [{**public_view(s), "delivery": history.get(key, {})} for key, s in sorted(subscriptions.items())]
     if as_json:
         for view in views:
             print(json.dumps(view, ensure_ascii=False))
         return
-    table = Table("subscription", "on", "query", "channels", "updates", title=f"{len(views)} subscriptions")
+    table = Table("subscription", "on", "query", "channels", "updates", "sent", "failures", "last sent",
+                  "last error", title=f"{len(views)} subscriptions")
     for view in views:
         channels = ", ".join(f"{c['kind']}:{c['target']}" if c["target"] else c["kind"] for c in view["channels"])
+        delivery = view["delivery"]
         table.add_row(escape(view["key"]), "yes" if view["enabled"] else "no", escape(view["query"]),
-                      escape(channels), "yes" if view["updates"] else "no")
+                      escape(channels), "yes" if view["updates"] else "no", str(delivery.get("sent", 0)),
+                      str(delivery.get("failures", 0)), str(delivery.get("last_sent_at") or ""),
+                      escape(str(delivery.get("last_error") or "")))
     Console().print(table)
 
 

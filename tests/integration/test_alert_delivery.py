@@ -189,6 +189,10 @@ def test_each_alert_arrives_once_on_every_channel(delivery_pipeline: Pipeline,
     history = wait_until(lambda: read_history(pipeline.bootstrap, f"newsdesk-{pipeline.name}").get("ops/a"), 30,
                          "the delivery history")
     assert history["sent"] == 12 and history["failures"] == 0 and history["last_sent_at"]
+    listed = [json.loads(line) for line in pipeline.cli("alerts", "list", "--json").stdout.splitlines()]
+    [mine] = [view for view in listed if view["key"] == "ops/a"]
+    assert mine["delivery"]["sent"] == 12 and "secret" not in mine
+    assert "secret-a" not in pipeline.cli("alerts", "list").stdout
 
 
 def test_a_minute_of_500_then_200_delivers_every_alert_once_and_a_dead_receiver_is_parked(
