@@ -68,6 +68,7 @@ PLACES = ["Roma", "Milano", "Mosca", "Pechino", "Berlin", "Paris", "London", "Ma
 TOPICS = [("politics", "medtop:11000000"), ("economy, business and finance", "medtop:04000000"),
           ("sport", "medtop:15000000")]
 BASE = datetime(2026, 1, 1, tzinfo=UTC)  # article i is published i minutes after this
+LIVE_SINK = False  # --live-sink: the sink as the worker builds it (no refresh wait)
 # (label, request); "page 2" is run with the cursor its first page returned (fetched untimed, per engine).
 QUERIES: list[tuple[str, SearchRequest]] = [
     ("text, all languages", SearchRequest("cooperazione militare")),
@@ -224,7 +225,7 @@ async def interleaved(targets: list[Target], documents: list[dict[str, Any]], ba
     """Batch by batch, every measure on every target in turn, so machine noise falls on all of them alike.
     measures: {name: (kind, alias)}, kind "sink" | "wait" | "nowait"; returns {target: {name: docs/s}}.
     A "nowait" index is refreshed at the end, inside its time."""
-    sinks = {(t.name, alias): ElasticsearchSink(t.backend, alias) for t in targets
+    sinks = {(t.name, alias): ElasticsearchSink(t.backend, alias, wait_for_refresh=not LIVE_SINK) for t in targets
              for kind, alias in measures.values() if kind == "sink"}
     spent = {t.name: dict.fromkeys(measures, 0.0) for t in targets}
     for i in range(0, len(documents), batch):
@@ -249,7 +250,7 @@ async def interleaved(targets: list[Target], documents: list[dict[str, Any]], ba
 
 async def sequential(target: Target, alias: str, documents: list[dict[str, Any]], batch: int, kind: str) -> float:
     """docs/s of one pass on one engine, batch after batch: "sink" or "wait" (bulk with refresh=wait_for)."""
-    sink = ElasticsearchSink(target.backend, alias)
+    sink = ElasticsearchSink(target.backend, alias, wait_for_refresh=not LIVE_SINK)
     spent = 0.0
     for i in range(0, len(documents), batch):
         chunk = documents[i:i + batch]
@@ -512,8 +513,13 @@ def main() -> None:
                         help="seconds of noida search per size; its queries stop there (paired until then)")
     parser.add_argument("--noida-max-size", type=int, default=10_000, help="larger sizes skip noida")
     parser.add_argument("--opensearch-heap-mb", type=int, help="default: newsdesk's setting")
+    parser.add_argument("--live-sink", action="store_true",
+                        help="the sink as the worker builds it: no wait for a refresh (compare with the bulk "
+                             "refreshed at the end)")
     parser.add_argument("--fresh-index", default="benchart", help="alias prefix (its -0* indices are deleted!)")
     args = parser.parse_args()
+    global LIVE_SINK
+    LIVE_SINK = args.live_sink
 
     engines = None
     if not args.es_url:

