@@ -162,8 +162,8 @@ def alerts_test(
     """The indexed articles this query matches: what a subscription with it would have alerted on (newest
     first). The same search as `newsdesk search`, and the percolator checks each query the same way."""
     from connectors.elasticsearch import SearchError, redact_url
-    from connectors.elasticsearch.search import SearchPage, SearchRequest, search
-    from newsdesk.bootstrap import open_search_backend
+    from connectors.elasticsearch.search import SearchRequest
+    from newsdesk.bootstrap import search_once
     from newsdesk.subscriptions import SubscriptionError, check_query
 
     try:
@@ -173,15 +173,8 @@ def alerts_test(
     settings = _settings()
     request = SearchRequest(query=query, limit=limit, highlight=False)
 
-    async def run() -> SearchPage:
-        backend = await open_search_backend(settings, max_retries=1)
-        try:
-            return await search(backend, settings.index_alias, request)
-        finally:
-            await backend.close()
-
     try:
-        page = asyncio.run(run())
+        page = asyncio.run(search_once(settings, request))
     except SearchError as exc:
         err.print(f"[red]search failed[/red] ({escape(redact_url(settings.es_url))}): {escape(str(exc))}",
                   highlight=False)

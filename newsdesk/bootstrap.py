@@ -13,6 +13,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from connectors.elasticsearch import SearchBackend, open_backend
 from connectors.elasticsearch.index import ensure_index
+from connectors.elasticsearch.search import SearchPage, SearchRequest, search
 from newsdesk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,15 @@ async def open_search_backend(settings: Settings, *, request_timeout: float = 30
     client NEWSDESK_SEARCH_ENGINE picks ("auto": from the server's root answer)."""
     return await open_backend(settings.es_url, settings.search_engine, request_timeout=request_timeout,
                               max_retries=max_retries)
+
+
+async def search_once(settings: Settings, request: SearchRequest) -> SearchPage:
+    """One search from a command (`newsdesk search`, `alerts test`): open the backend, search, close it."""
+    backend = await open_search_backend(settings, max_retries=1)
+    try:
+        return await search(backend, settings.index_alias, request)
+    finally:
+        await backend.close()
 
 
 async def prepare_index(settings: Settings) -> None:

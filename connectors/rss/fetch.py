@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-import httpcore
 import httpx
 
+from connectors.net.http import GuardedTransport
 from connectors.rss.addresses import BlockedAddressError, GuardedBackend, Resolver
 from connectors.rss.redact import scrub
 
@@ -147,22 +147,6 @@ class _BoundedInflater:
         except zlib.error as exc:
             raise FetchError(f"corrupt {'gzip' if self.gzip else 'deflate'} body: {exc}") from exc
         return out
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with its connection pool opening sockets through `GuardedBackend`."""
-
-    def __init__(self, backend: GuardedBackend, *, limits: httpx.Limits,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        ssl_context = ssl_context or httpx.create_ssl_context(trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
 
 
 class FeedFetcher:
