@@ -4,6 +4,8 @@
                &limit=10&after=<cursor>      -> {"total", "hits": [...], "next": cursor|null}
     GET /articles/{id}                        -> the indexed document, or 404
     GET /health                               -> {"search": "ok", "engine": "opensearch"|"elasticsearch"}
+    GET /health/live                          -> 200 {"live": true} while the API serves
+    GET /health/ready                         -> 200 {"ready": true} when the search engine answers, else 503
 
 Errors are JSON too, `{"error": message}`: 400 for a bad parameter (limit, sort, since/until, cursor) or a query
 the engine refuses, 404 for an unknown article, 503 `{"error": "search backend unavailable"}` when the engine
@@ -138,6 +140,21 @@ async def health_handler(request: web.Request) -> web.Response:
     return web.json_response({"search": "ok", "engine": backend.engine})
 
 
+async def live_handler(request: web.Request) -> web.Response:
+    return web.json_response({"live": True})
+
+
+async def ready_handler(request: web.Request) -> web.Response:
+    """Ready when the search engine answers within 2 s; a 503 says only that (never the exception)."""
+    try:
+        backend = await request.app[BACKEND_KEY].get()
+        await backend.health(timeout_s=2)
+    except (SearchUnavailable, SearchRequestError) as exc:
+        log.warning("not ready: search backend unavailable: %s", exc)
+        return web.json_response({"ready": False, **UNAVAILABLE}, status=503)
+    return web.json_response({"ready": True, "engine": backend.engine})
+
+
 # -- alert subscriptions (newsdesk/subscriptions.py; the same as `newsdesk alerts`) ------------------------------
 #   GET /alerts[?owner=]                       -> {"subscriptions": [...]} (never a secret)
 #   POST /alerts {"name", "query", "owner"?, "webhook"?, "email"?, "slack"? (a string or a list), "updates"?}
@@ -255,6 +272,8 @@ def make_app(settings: Settings) -> web.Application:
     app.router.add_get("/search", search_handler)
     app.router.add_get("/articles/{id}", article_handler)
     app.router.add_get("/health", health_handler)
+    app.router.add_get("/health/live", live_handler)
+    app.router.add_get("/health/ready", ready_handler)
     app.router.add_get("/alerts", alerts_list_handler)
     app.router.add_post("/alerts", alerts_add_handler)
     app.router.add_delete("/alerts/{name}", alerts_remove_handler)

@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     kafka_session_timeout_s: float = Field(default=15.0, ge=6.0, le=300.0)
     web_port: int = 6066
     web_enabled: bool = False
+    # The worker serves /metrics (Prometheus), /health/live and /health/ready on 127.0.0.1 at this port (0: off).
+    metrics_port: int = Field(default=9108, ge=0, le=65535)
     log_level: str = "info"
 
     # Alert delivery (streams/delivery.py, connectors/notify). A failing channel is retried with exponential

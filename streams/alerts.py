@@ -47,6 +47,7 @@ from connectors.elasticsearch.percolate import (
 )
 from connectors.elasticsearch.query_language import QuerySyntaxError, compile_query
 from connectors.elasticsearch.sink import WriteResult
+from newsdesk.observability import metrics
 from streams.records import Subscription
 
 
@@ -205,6 +206,7 @@ async def match_and_alert(backend: SearchBackend, documents: list[dict[str, Any]
             attempt += 1
             log.error("alerts: %d alerts not acknowledged (%r); sending again in %.1f s", len(alerts), exc, delay)
             await asyncio.sleep(delay)
+    metrics.on_alerts_matched(len(alerts))
     if alerts:
         log.info("alerts: %d alerts for %d articles", len(alerts), len({a.article_id for a in alerts}))
     return len(alerts)

@@ -32,6 +32,8 @@ from connectors.rss.poller import FeedPoller
 from connectors.rss.registry import FeedRegistry, feed_partition
 from connectors.rss.schedule import SchedulePolicy
 from connectors.rss.shared_registry import SharedFeedRegistry
+from newsdesk.observability import metrics
+from newsdesk.observability.server import MetricsServer
 from newsdesk.settings import load
 from streams import log_limits
 from streams.nlp.annotate import Document
@@ -94,6 +96,7 @@ async def dead_letter(stage: str, event: faust.EventT, error: str) -> None:
                         offset=message.offset, key=key, payload=value.decode(errors="replace"),
                         failed_at=datetime.now(UTC))
     await (await dead_topic.send(key=message.key, value=record.to_bytes()))
+    metrics.on_dead_letter(stage)
 
 
 async def wait_all(sends: Sequence[Any]) -> None:
@@ -153,7 +156,7 @@ async def poll_feeds() -> None:
                              concurrency=settings.poll_concurrency, dedup_ttl_s=settings.dedup_ttl_hours * 3600,
                              disable_after_failures=settings.feed_disable_after_failures,
                              lease_s=max(300.0, settings.fetch_timeout_s * 10),
-                             full_text_min_chars=settings.full_text_min_chars)
+                             full_text_min_chars=settings.full_text_min_chars, on_poll=metrics.on_poll)
     owned = owned_partitions()
     if owned is None:
         return
@@ -244,7 +247,9 @@ def annotator_pool() -> AnnotatorPool:
     if _pool is None:
         preload = sorted({spec_for(lang, settings.nlp_models) for lang in settings.nlp_models})
         _pool = AnnotatorPool(settings.nlp_models, settings.nlp_workers, preload=preload,
-                              part_size=settings.nlp_part_size)
+                              part_size=settings.nlp_part_size,
+                              on_part=lambda done, seconds: metrics.on_annotation_part(
+                                  [a.language for a in done], seconds))
     return _pool
 
 
@@ -283,6 +288,9 @@ async def annotate_batch(events: Sequence[faust.EventT]) -> None:
         outgoing.append((event, article, payload))
     sends = [await annotated_topic.send(key=article.id.encode(), value=payload) for _, article, payload in outgoing]
     outcomes = await asyncio.gather(*sends, return_exceptions=True)
+    languages = {id(event): result.language for (event, _), result in zip(articles, results, strict=True)
+                 if not isinstance(result, Exception)}
+    annotated: list[str] = []
     for (event, article, payload), outcome in zip(outgoing, outcomes, strict=True):
         if isinstance(outcome, asyncio.CancelledError):
             raise outcome
@@ -291,6 +299,9 @@ async def annotate_batch(events: Sequence[faust.EventT]) -> None:
                 await (await annotated_topic.send(key=article.id.encode(), value=payload))
             except Exception as exc:
                 dead.append((event, f"could not be sent to {settings.topic_annotated}: {exc!r}"))
+                continue
+        annotated.append(languages[id(event)])
+    metrics.on_annotated(annotated)
     for event, reason in dead:
         await dead_letter("annotate", event, reason)  # raises if the broker does not acknowledge it
 
@@ -338,6 +349,7 @@ async def annotate(stream: faust.StreamT) -> None:
         # take_events: the batch's events, for dead-letter metadata (faust-streaming has it; its stubs do not)
         async for events in stream.take_events(  # type: ignore[attr-defined]
                 settings.nlp_batch_size, within=settings.nlp_batch_within_s):
+            metrics.on_batch("annotate", len(events))
             for event in events:
                 event.message.incref()
             previous = in_flight[-1] if in_flight else None
@@ -382,6 +394,7 @@ async def index(stream: faust.StreamT) -> None:
     """Index batches; the batch's offsets are committed only after the search engine acknowledged it."""
     async for events in stream.take_events(  # type: ignore[attr-defined]
             settings.sink_batch_size, within=settings.sink_batch_within_s):
+        metrics.on_batch("index", len(events))
         by_id: dict[str, faust.EventT] = {}
         documents = []
         for event in events:
@@ -393,7 +406,9 @@ async def index(stream: faust.StreamT) -> None:
             by_id[item.article.id] = event
             documents.append(to_document(item))
         sink = await elasticsearch_sink()
+        started = time.perf_counter()
         result = await sink.write(documents)
+        metrics.on_index_write(result, time.perf_counter() - started)
         for rejected in result.rejected:
             await dead_letter("index", by_id[rejected.id],
                               f"the search engine rejected it ({rejected.status}): {rejected.reason}")
@@ -440,8 +455,56 @@ async def watch_rebalance() -> None:
         await app.crash(StalledRebalance(f"rebalance made no progress for {_stall.limit_s:.0f} s"))
 
 
+# -- metrics and health (newsdesk/observability): /metrics, /health/live, /health/ready on NEWSDESK_METRICS_PORT --
+
+_rebalanced = False  # the first rebalance (with its table recovery) is complete: the worker is ready
+_metrics_server: MetricsServer | None = None
+
+
+def readiness() -> tuple[bool, dict[str, Any]]:
+    return _rebalanced, {"rebalancing": bool(app.rebalancing)}
+
+
+@app.on_rebalance_complete.connect  # type: ignore[arg-type]
+async def rebalance_complete(app: faust.App, **kwargs: Any) -> None:
+    global _rebalanced
+    _rebalanced = True
+    metrics.set_ready(True)
+
+
+@app.task
+async def serve_metrics() -> None:
+    global _metrics_server
+    if settings.metrics_port and _metrics_server is None:
+        _metrics_server = MetricsServer("127.0.0.1", settings.metrics_port, readiness)
+        await _metrics_server.start()
+
+
+@app.timer(5.0)
+async def measure_lag() -> None:
+    """Consumer lag per topic over this worker's partitions: the consumer's highwater (from its last fetch) minus
+    the offset Faust committed; local state only, no request to the broker."""
+    if not settings.metrics_port or not _rebalanced or app.rebalancing:
+        return
+    consumer = cast(Any, app.consumer)
+    lag: dict[str, int] = {}
+    try:
+        for tp in consumer.assignment():
+            committed = consumer._committed_offset.get(tp)  # faust's Consumer: the offsets it committed
+            highwater = consumer.highwater(tp)
+            if committed is None or highwater is None:
+                continue
+            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, highwater - committed)
+    except Exception as exc:  # no consumer yet, or one being replaced
+        log.debug("consumer lag not measured: %r", exc)
+        return
+    metrics.set_consumer_lag(lag)
+
+
 @app.on_before_shutdown.connect  # type: ignore[arg-type]
 async def close_resources(app: faust.App, **kwargs: Any) -> None:
+    if _metrics_server is not None:
+        await _metrics_server.stop()
     if _pool is not None:
         await asyncio.to_thread(_pool.close)
     if _poller is not None:

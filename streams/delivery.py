@@ -76,6 +76,7 @@ from connectors.notify import (
     open_senders,
 )
 from connectors.notify.retry import RetryPolicy
+from newsdesk.observability import metrics
 from streams.app import ACTIVE_STAGES, app, settings, when
 from streams.records import Alert, Channel, DeadLetter, Subscription
 
@@ -319,6 +320,8 @@ async def park(event: faust.EventT, alert: Alert, channel: Channel, key: str, re
     await (await alerts_dead.send(key=alert.id.encode(), value=record.to_bytes()))
     log.error("delivery: alert %s for %s parked in %s after %d failed attempts: %s", alert.id, alert.subscription,
               topic_alerts_dead(), failures, error)
+    metrics.on_delivery(channel.kind, "parked")
+    metrics.on_dead_letter("deliver")
     deliveries[key] = {"state": PARKED, "at": time.time(), "n": failures, "error": reason, "p": message.partition}
     record_history(alert.subscription, message.partition, error=reason, parked=True)
     await app.producer.flush()
@@ -388,6 +391,7 @@ async def deliver_channel_alone(resources: Delivery, event: faust.EventT, alert:
             deliveries[key] = {"state": SENT, "at": now, "n": failures, "p": partition}
             record_history(alert.subscription, partition, sent=True, now=now)
             await app.producer.flush()  # the "sent" record acknowledged before the alert's offset may commit
+            metrics.on_delivery(channel.kind, "sent")
             log.info("delivery: alert %s sent by %s (%s)", alert.id, describe(channel), outcome.detail)
             return
         failures += 1
@@ -402,6 +406,7 @@ async def deliver_channel_alone(resources: Delivery, event: faust.EventT, alert:
             return
         deliveries[key] = {"state": RETRYING, "at": now, "first": first, "n": failures, "error": outcome.reason,
                            "p": partition}
+        metrics.on_delivery(channel.kind, "retry")
         record_history(alert.subscription, partition, error=outcome.reason, now=now)
         log.warning("delivery: alert %s by %s failed (%s); attempt %d in %.1f s", alert.id, describe(channel),
                     outcome.reason, failures + 1, delay)
@@ -447,6 +452,7 @@ async def dead_letter_invalid(event: faust.EventT, error: str) -> None:
                         offset=message.offset, key=message.key.decode(errors="replace") if message.key else None,
                         payload=value.decode(errors="replace"), failed_at=datetime.now(UTC))
     await (await alerts_dead.send(key=message.key, value=record.to_bytes()))
+    metrics.on_dead_letter("deliver")
 
 
 # -- the agent ---------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.rss.fetch import FeedFetcher
@@ -37,6 +38,21 @@ log = logging.getLogger(__name__)
 Produce = Callable[[Article], Awaitable[None]]
 Owns = Callable[[str], bool]
 FullTextFetch = Callable[[Any, str], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class PollReport:
+    """What one poll did, for whoever counts (metrics): outcome "ok", "not_modified" (a 304, or the same body
+    again) or "error" with its reason text (as recorded in the feed's last_error); articles produced, new and
+    updated."""
+
+    outcome: str
+    error: str | None = None
+    new: int = 0
+    updated: int = 0
+
+
+OnPoll = Callable[[PollReport], None]
 GONE = 410
 
 
@@ -64,8 +80,9 @@ class FeedPoller:
                  disable_after_failures: int | None = 10, lease_s: float = 600.0,
                  full_text_min_chars: int = 500, full_text_concurrency: int = 4,
                  full_text: FullTextFetch | None = None, rand: Callable[[], float] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, on_poll: OnPoll | None = None) -> None:
         self.registry = registry
+        self.on_poll = on_poll
         self.fetcher = fetcher
         self.produce = produce
         if policy is None:
@@ -160,6 +177,13 @@ class FeedPoller:
                 self.registry.release([url for url, t in tasks if t in pending], now=self.clock())
         await self.fetcher.aclose()
 
+    def _report(self, report: PollReport) -> None:
+        if self.on_poll is not None:
+            try:
+                self.on_poll(report)
+            except Exception:  # counting must never break a poll
+                log.exception("on_poll callback failed")
+
     # -- one feed --------------------------------------------------------------------------------------------
 
     async def _guarded(self, feed: Feed) -> int:
@@ -171,6 +195,7 @@ class FeedPoller:
             except ProduceError as exc:
                 # validators are not updated, so the next poll fetches the same items again and produces the rest
                 delay = self.policy.min_interval_s
+                self._report(PollReport("error", error=str(exc)))
                 log.error("feed %s: %s; retrying in %.0fs", redact_url(feed.url), exc, delay)
                 try:
                     await asyncio.to_thread(self.registry.reschedule, feed.url, next_poll_at=self.clock() + delay,
@@ -193,6 +218,7 @@ class FeedPoller:
                       max_age_s: float | None = None, gone: bool = False) -> None:
         now = self.clock()
         reason = scrub(reason)
+        self._report(PollReport("error", error=reason))
         failures = feed.consecutive_failures + 1
         outcome = PollOutcome(ok=False, elapsed_s=self._elapsed(feed, now), retry_after_s=retry_after_s,
                               max_age_s=max_age_s, consecutive_failures=failures)
@@ -236,6 +262,7 @@ class FeedPoller:
             await self._succeeded(feed, etag=result.etag or feed.etag,
                                   last_modified=result.last_modified or feed.last_modified, new_items=0, produced=0,
                                   max_age_s=max_age, ttl_s=None, items_checked=False)
+            self._report(PollReport("not_modified"))
             return 0
         produced, ok = await self._process(feed, result, retry_after, max_age)
         if ok:
@@ -266,6 +293,7 @@ class FeedPoller:
                 return 0, False
             await self._succeeded(feed, etag=result.etag, last_modified=result.last_modified, new_items=0,
                                   produced=0, max_age_s=max_age, ttl_s=ttl, title=parsed.title)
+            self._report(PollReport("ok"))
             return 0, True
         if parsed.problem:
             log.info("feed %s: salvaged %d entries from a malformed feed (%s)",
@@ -324,6 +352,7 @@ class FeedPoller:
         await self._succeeded(feed, etag=result.etag, last_modified=result.last_modified,
                               new_items=len(triage.first_in_feed), produced=len(produced), max_age_s=max_age,
                               ttl_s=ttl, title=parsed.title)
+        self._report(PollReport("ok", new=new_here, updated=len(produced) - new_here))
         if produced:
             log.info("feed %s: produced %d new and %d updated articles", redact_url(feed.url), new_here,
                      len(produced) - new_here)

@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
@@ -83,9 +83,12 @@ def _init_worker(model_specs: dict[str, str], preload: list[str], parent: int | 
     topics.warm_up()
 
 
-def _annotate_in_worker(documents: list[Document]) -> list[dict[str, Any]]:
+def _annotate_in_worker(documents: list[Document]) -> tuple[float, list[dict[str, Any]]]:
+    """The part's annotations, and how long this process took for them (seconds), for the parent's metrics."""
     assert _annotator is not None, "pool worker was not initialised"
-    return [a.model_dump() for a in _annotator.annotate(documents)]
+    started = time.perf_counter()
+    annotations = [a.model_dump() for a in _annotator.annotate(documents)]
+    return time.perf_counter() - started, annotations
 
 
 def _ping() -> int:
@@ -144,11 +147,15 @@ class SharedExclusive:
                 self._condition.notify_all()
 
 
+OnPart = Callable[[list[Annotation], float], None]  # a part's annotations, seconds its pool process took
+
+
 class AnnotatorPool:
     def __init__(self, model_specs: dict[str, str], workers: int, preload: list[str] | None = None,
                  part_size: int | None = None, restart_backoff_s: float = 1.0,
-                 max_restart_backoff_s: float = 60.0) -> None:
+                 max_restart_backoff_s: float = 60.0, on_part: OnPart | None = None) -> None:
         self.workers = workers
+        self.on_part = on_part
         self.part_size = part_size
         self.restart_backoff_s = restart_backoff_s
         self.max_restart_backoff_s = max_restart_backoff_s
@@ -193,7 +200,7 @@ class AnnotatorPool:
     async def _annotate(self, documents: list[Document]) -> list[Annotation]:
         loop = asyncio.get_running_loop()
         executor, generation = self.executor, self.generation
-        futures: list[asyncio.Future[list[dict[str, Any]]]] = []
+        futures: list[asyncio.Future[tuple[float, list[dict[str, Any]]]]] = []
         try:
             for part in split(documents, self.workers, self.part_size):
                 futures.append(loop.run_in_executor(executor, _annotate_in_worker, part))
@@ -210,7 +217,16 @@ class AnnotatorPool:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        return [Annotation.model_validate(item) for part in results for item in part]  # type: ignore[union-attr]
+        annotations: list[Annotation] = []
+        for seconds, items in results:  # type: ignore[misc]
+            done = [Annotation.model_validate(item) for item in items]
+            annotations += done
+            if self.on_part is not None:
+                try:
+                    self.on_part(done, seconds)
+                except Exception:  # counting must never fail a batch
+                    log.exception("on_part callback failed")
+        return annotations
 
     async def wait_ready(self) -> None:
         """Wait until a process of the current pool answers (its models loaded). A pool that cannot even start

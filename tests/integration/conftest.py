@@ -153,6 +153,8 @@ class Pipeline:
             "NEWSDESK_INDEX_ALIAS": self.alias,
             "NEWSDESK_SAMPLES_PORT": str(self.samples_port),
             "NEWSDESK_API_PORT": str(self.api_port),
+            # a worker of its own per pipeline (extra workers started with this env log that the port is taken)
+            "NEWSDESK_METRICS_PORT": str(free_port()),
             "NEWSDESK_REGISTRY_REFRESH_S": "1",
             "NEWSDESK_POLL_INTERVAL_S": "3",
             # polls every ~3 s whatever the adaptive schedule would do (its logic is unit-tested)

@@ -47,6 +47,7 @@ class Up:
         self.data_dir = data_dir
         self.api_port = free_port()
         self.env = {**os.environ, **engine_env(data_dir), "NEWSDESK_API_PORT": str(self.api_port),
+                    "NEWSDESK_METRICS_PORT": str(free_port()),
                     "NEWSDESK_REGISTRY_REFRESH_S": "1", "NEWSDESK_POLL_INTERVAL_S": "3",
                     "NEWSDESK_POLL_MIN_INTERVAL_S": "1", "NEWSDESK_POLL_MAX_INTERVAL_S": "3",
                     "NEWSDESK_ALLOW_PRIVATE_ADDRESSES": "1", "NEWSDESK_SAMPLES_PORT": "0"}
