@@ -307,9 +307,8 @@ def search(
 
     from connectors.elasticsearch import SearchError, redact_url
     from connectors.elasticsearch.query_language import QuerySyntaxError
-    from connectors.elasticsearch.search import SearchPage, SearchRequest, build_query
-    from connectors.elasticsearch.search import search as run_search
-    from newsdesk.bootstrap import open_search_backend
+    from connectors.elasticsearch.search import SearchRequest, build_query
+    from newsdesk.bootstrap import search_once
 
     if sort not in ("date", "relevance"):
         err.print("--sort is 'date' or 'relevance'")
@@ -321,16 +320,9 @@ def search(
     request = SearchRequest(query=query, language=lang, entity=entity, topic=topic, source=source, since=since,
                             until=until, sort=sort, limit=limit, after=after)  # type: ignore[arg-type]
 
-    async def run() -> SearchPage:
-        backend = await open_search_backend(settings, max_retries=1)
-        try:
-            return await run_search(backend, settings.index_alias, request)
-        finally:
-            await backend.close()
-
     try:
         build_query(request)  # the query, cursor and dates are checked before connecting
-        page = asyncio.run(run())
+        page = asyncio.run(search_once(settings, request))
     except QuerySyntaxError as exc:  # where the error is, with a caret under the query
         err.print(f"query error at column {exc.position + 1}: {escape(exc.message)}", highlight=False)
         err.print(f"  {escape(query)}\n  {' ' * exc.position}^", highlight=False)
@@ -355,6 +347,34 @@ def search(
         Console().print(table)
     if page.next_cursor:
         err.print(f"next page: --after {page.next_cursor}")
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.2, max=60, help="Seconds to wait for the "
+                                           "services (each part is asked concurrently)")] = 2.5,
+) -> None:
+    """What the pipeline is doing: services and versions, consumer lag, articles per minute per stage (5 and
+    60 minutes), feeds by health with the worst offenders, index size and newest document, alerts delivered and
+    failed, dead letters with their latest reasons. Exit code 1 when Kafka or the search engine is down."""
+    from newsdesk import status as status_report
+
+    settings = _settings()
+    if not _verbose:  # a service that is down is said once, in the report; the clients' own retries stay quiet
+        for name in (*CHATTY_LOGGERS, "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    report = status_report.gather(settings, timeout_s=timeout)
+    if as_json:
+        print(status_report.to_json(report))
+    elif sys.stdout.isatty():
+        console = Console()
+        for renderable in status_report.render(report):
+            console.print(renderable)
+            console.print()
+    else:
+        print("\n".join(status_report.plain_lines(report)))
+    raise typer.Exit(0 if report["ok"] else 1)
 
 
 @app.command()
