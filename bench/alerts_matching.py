@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
+import collections
 import os
 import platform
 import random
+import re
 import shutil
 import socket
 import statistics
@@ -48,12 +51,23 @@ from connectors.elasticsearch.percolate import (  # noqa: E402
     alerts_for,
     ensure_percolator_index,
     percolate,
+    percolate_body,
     percolator_index,
     write_subscriptions,
 )
 from connectors.elasticsearch.query_language import compile_query  # noqa: E402
 from connectors.elasticsearch.sink import ElasticsearchSink  # noqa: E402
-from tests.alert_corpus import ORGS, PEOPLE, PLACES, TOPICS, WORDS, make_documents  # noqa: E402
+from tests.alert_corpus import (  # noqa: E402
+    ORGS,
+    PEOPLE,
+    PLACES,
+    REAL_TOPICS,
+    TOPICS,
+    WORDS,
+    make_documents,
+    make_real_documents,
+    real_sentences,
+)
 
 
 def subscription_queries(n: int, seed: int = 3) -> list[str]:
@@ -99,6 +113,104 @@ def subscription_queries(n: int, seed: int = 3) -> list[str]:
     return queries
 
 
+def _zipf(rng: random.Random, n: int, s: float = 1.0) -> int:
+    """A rank in 0..n-1, P(rank) ~ 1 / (rank + 1)**s (inverse CDF on cached cumulative weights)."""
+    key = (n, s)
+    if key not in _CUMULATIVE:
+        total, cumulative = 0.0, []
+        for rank in range(n):
+            total += 1 / (rank + 1) ** s
+            cumulative.append(total)
+        _CUMULATIVE[key] = cumulative
+    cumulative = _CUMULATIVE[key]
+    return min(n - 1, bisect.bisect_left(cumulative, rng.random() * cumulative[-1]))
+
+
+_CUMULATIVE: dict[tuple[int, float], list[float]] = {}
+_WORD = re.compile(r"^[^\W\d_]{4,}$")
+
+
+def real_vocabulary() -> tuple[dict[str, list[str]], list[str], list[tuple[str, str]]]:
+    """From the real-text corpus: per language, its content words by frequency (the 300 commonest, function
+    words mostly, left out; 4 letters or more); the gold entity names by frequency, as (type, surface); and
+    per language its commonest adjacent content-word pairs, for phrases."""
+    words: dict[str, collections.Counter[str]] = {}
+    pairs: dict[str, collections.Counter[str]] = {}
+    names: collections.Counter[tuple[str, str]] = collections.Counter()
+    for language, documents in real_sentences().items():
+        counter = words.setdefault(language, collections.Counter())
+        for sentences in documents:
+            for sentence, found in sentences:
+                counter.update(w.lower() for w in re.findall(r"[^\W_]+", sentence))
+                names.update((t, n) for t, n in found if t in ("PER", "ORG", "LOC"))
+    content = {}
+    for language, counter in words.items():
+        common = {w for w, _ in counter.most_common(300)}
+        content[language] = [w for w, _ in counter.most_common() if w not in common and _WORD.match(w)]
+        kept = set(content[language])
+        bigrams = pairs.setdefault(language, collections.Counter())
+        for sentences in real_sentences()[language]:
+            for sentence, _ in sentences:
+                tokens = [w.lower() for w in re.findall(r"[^\W_]+", sentence)]
+                bigrams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)
+                               if a in kept and b in kept)
+    phrases = [(language, p) for language, counter in pairs.items() for p, c in counter.most_common() if c > 1]
+    return content, [n for n, _ in names.most_common()], phrases
+
+
+def real_subscription_queries(n: int, seed: int = 5) -> list[str]:
+    """A realistic mix over the real-text corpus (what people follow is long-tailed: a few names and words are
+    followed by many, most by few; and much of what they follow is not in the day's news):
+    40% entities: person:/org:/place: (or entity:) a name drawn Zipf-like (s=1) from 4,000 names, the corpus's
+        1,400-odd gold names by frequency interleaved with names absent from it (ranks 1, 3, 5... are the
+        corpus's while they last);
+    20% topics: topic:"x" (of 40 topics, long-tailed), with lang: in half of them;
+    40% terms: 1-3 words drawn Zipf-like (s=1) from a 40,000-word vocabulary per language (the corpus's
+        content words by frequency, then words it lacks); 15% a phrase (a real adjacent pair), 10% (a OR b) AND c,
+        10% a word AND NOT another, the rest plain words (implicit AND)."""
+    rng = random.Random(seed)
+    content, corpus_names, phrases = real_vocabulary()
+    vocabulary_size = 40_000
+    vocabulary = {language: words + [f"{language}absent{i}" for i in range(vocabulary_size - len(words))]
+                  for language, words in content.items()}
+    names: list[tuple[str, str]] = []
+    absent = (("PER", f"Anna Verdi{i}") if i % 3 == 0 else ("ORG", f"Acme{i} Holding") if i % 3 == 1
+              else ("LOC", f"Villa{i}") for i in range(10**6))
+    for rank in range(4000):
+        if rank % 2 == 0 and rank // 2 < len(corpus_names):
+            names.append(corpus_names[rank // 2])
+        else:
+            names.append(next(absent))
+    field_of = {"PER": "person", "ORG": "org", "LOC": "place"}
+    languages = sorted(vocabulary)
+
+    def word(language: str) -> str:
+        return vocabulary[language][_zipf(rng, vocabulary_size)]
+
+    queries = []
+    for _ in range(n):
+        kind = rng.random()
+        if kind < 0.40:
+            etype, name = names[_zipf(rng, len(names))]
+            field = "entity" if rng.random() < 0.2 else field_of[etype]
+            queries.append(f'{field}:"{name}"')
+        elif kind < 0.60:
+            topic = REAL_TOPICS[_zipf(rng, len(REAL_TOPICS))]
+            queries.append(f'topic:"{topic}"' + (f" AND lang:{rng.choice(languages)}" if rng.random() < 0.5 else ""))
+        else:
+            language = rng.choice(languages)
+            style = rng.random()
+            if style < 0.15:
+                queries.append(f'"{phrases[_zipf(rng, len(phrases))][1]}"')
+            elif style < 0.25:
+                queries.append(f"({word(language)} OR {word(language)}) AND {word(language)}")
+            elif style < 0.35:
+                queries.append(f"{word(language)} AND NOT {word(language)}")
+            else:
+                queries.append(" ".join(word(language) for _ in range(rng.choice((1, 2, 2, 3)))))
+    return queries
+
+
 async def load_subscriptions(backend: SearchBackend, alias: str, queries: list[str], start: int) -> float:
     """Add subscriptions start..len(queries) to the percolator; returns seconds per 1,000 written."""
     items = []
@@ -112,14 +224,20 @@ async def load_subscriptions(backend: SearchBackend, alias: str, queries: list[s
     return (time.perf_counter() - started) / max(1, len(items)) * 1000
 
 
+def kind_of(query: str) -> str:
+    if query.startswith(("person:", "org:", "place:", "entity:")):
+        return "entity"
+    return "topic" if query.startswith("topic:") else "term"
+
+
 async def measure(backend: SearchBackend, alias: str, batches: list[list[dict[str, Any]]],
-                  rounds: int) -> tuple[list[float], list[float], int]:
-    """(percolate ms/article, baseline ms/article, alerts) per round."""
+                  rounds: int, kinds: dict[str, str]) -> tuple[list[float], list[float], collections.Counter[str]]:
+    """(percolate ms/article, baseline ms/article) per round, and the alerts by kind of subscription."""
     for batch in batches[:2]:  # warm-up
         await percolate(backend, alias, batch)
         await backend.search(alias, {"query": {"ids": {"values": [d["id"] for d in batch]}}, "size": len(batch)})
     perc, base = [], []
-    alerts = 0
+    alerts: collections.Counter[str] = collections.Counter()
     for r in range(rounds):
         batch = batches[r % len(batches)]
         order = ("p", "b") if r % 2 == 0 else ("b", "p")
@@ -128,7 +246,7 @@ async def measure(backend: SearchBackend, alias: str, batches: list[list[dict[st
             if which == "p":
                 matches = await percolate(backend, alias, batch)
                 perc.append((time.perf_counter() - started) * 1000 / len(batch))
-                alerts += len(alerts_for(matches, batch))
+                alerts.update(kinds.get(a.subscription, "?") for a in alerts_for(matches, batch))
             else:
                 response = await backend.search(alias, {"query": {"ids": {"values": [d["id"] for d in batch]}},
                                                         "size": len(batch)})
@@ -137,7 +255,8 @@ async def measure(backend: SearchBackend, alias: str, batches: list[list[dict[st
     return perc, base, alerts
 
 
-async def run(url: str, sizes: list[int], articles: int, batch_size: int, rounds: int) -> list[str]:
+async def run(url: str, sizes: list[int], articles: int, batch_size: int, rounds: int, corpus: str,
+              profile: bool) -> list[str]:
     backend = await open_backend(url, "auto", request_timeout=300)
     alias = f"benchalerts{int(time.time())}"
     lines = []
@@ -147,32 +266,89 @@ async def run(url: str, sizes: list[int], articles: int, batch_size: int, rounds
                      f"{platform.processor() or platform.machine()}, {os.cpu_count()} "
                      f"cores (shared)")
         await ensure_index(backend, alias)
-        documents = make_documents(articles, seed=11, text_words=(300, 600))
+        documents = (make_real_documents(articles, seed=11, text_words=(300, 600)) if corpus == "real"
+                     else make_documents(articles, seed=11, text_words=(300, 600)))
         sink = ElasticsearchSink(backend, alias)
         for start in range(0, len(documents), 500):
             await sink.write(documents[start:start + 500])
         await ensure_percolator_index(backend, alias)
         batches = [documents[i:i + batch_size] for i in range(0, len(documents), batch_size)]
-        queries = subscription_queries(max(sizes))
+        queries = (real_subscription_queries(max(sizes)) if corpus == "real"
+                   else subscription_queries(max(sizes)))
         loaded = 0
-        lines.append(f"{articles} articles of 300-600 words in 6 languages, batches of {batch_size}, {rounds} rounds "
-                     "(median ms/article)")
+        described = "real sentences, it/en" if corpus == "real" else "generated, 6 languages"
+        lines.append(f"{articles} articles of 300-600 words ({corpus} corpus: {described}), "
+                     f"batches of {batch_size}, {rounds} rounds (median ms/article)")
         lines.append("| subscriptions | percolate ms/article | plain search of the batch ms/article | ratio | "
-                     "alerts/article | load ms/1k subscriptions |")
-        lines.append("|---:|---:|---:|---:|---:|---:|")
+                     "alerts/article | of which entity / topic / term | load ms/1k subscriptions |")
+        lines.append("|---:|---:|---:|---:|---:|---:|---:|")
         for size in sorted(sizes):
             load_ms = await load_subscriptions(backend, alias, queries[:size], loaded)
             loaded = size
             assert await backend.count(percolator_index(alias)) == size
-            perc, base, alerts = await measure(backend, alias, batches, rounds)
+            kinds = {f"bench/s{i:06d}": kind_of(q) for i, q in enumerate(queries[:size])}
+            perc, base, alerts = await measure(backend, alias, batches, rounds, kinds)
             p, b = statistics.median(perc), statistics.median(base)
-            line = (f"| {size:,} | {p:.2f} | {b:.3f} | {p / b:.1f}x | {alerts / (rounds * batch_size):.2f} | "
+            per = rounds * batch_size
+            by_kind = " / ".join(f"{alerts[k] / per:.1f}" for k in ("entity", "topic", "term"))
+            line = (f"| {size:,} | {p:.2f} | {b:.3f} | {p / b:.1f}x | {alerts.total() / per:.2f} | {by_kind} | "
                     f"{load_ms:.0f} |")
             lines.append(line)
             print(line, flush=True)
+        if profile:
+            lines += await profile_requests(backend, alias, batches, rounds)
     finally:
         await backend.close()
         httpx.delete(f"{url.rstrip('/')}/{percolator_index(alias)},{alias}-0*", timeout=60)
+    return lines
+
+
+async def profile_requests(backend: SearchBackend, alias: str, batches: list[list[dict[str, Any]]],
+                           rounds: int) -> list[str]:
+    """Variants of the percolate request on the same batches, interleaved round by round: ms/article (median)
+    measured by the client, and the engine's own `took`."""
+    index = percolator_index(alias)
+
+    def body(documents: list[dict[str, Any]], **change: Any) -> dict[str, Any]:
+        result = percolate_body(documents, size=change.pop("size", 10_000))
+        result.update(change)
+        return result
+
+    variants: dict[str, Any] = {
+        "as shipped (percolate())": None,
+        "one page of 10,000, _source [subscription, updates]": {},
+        "one page, _source false + docvalue_fields": {"_source": False, "docvalue_fields": ["subscription", "updates"]},
+        "one page, _source false, no sort": {"_source": False, "docvalue_fields": ["subscription", "updates"],
+                                             "sort": ["_doc"]},
+        "query only: size 0, track_total_hits": {"size": 0, "track_total_hits": True},
+    }
+    client: dict[str, list[float]] = {name: [] for name in variants}
+    took: dict[str, list[float]] = {name: [] for name in variants}
+    split: dict[int, list[float]] = {}
+    for r in range(rounds):
+        batch = batches[r % len(batches)]
+        names = list(variants) if r % 2 == 0 else list(reversed(variants))
+        for name in names:
+            started = time.perf_counter()
+            if variants[name] is None:
+                await percolate(backend, alias, batch)
+            else:
+                response = await backend.search(index, body(batch, **variants[name]))
+                took[name].append(response.get("took", 0) / len(batch))
+            client[name].append((time.perf_counter() - started) * 1000 / len(batch))
+        for part in (50, 100):
+            started = time.perf_counter()
+            for i in range(0, len(batch), part):
+                await percolate(backend, alias, batch[i:i + part])
+            split.setdefault(part, []).append((time.perf_counter() - started) * 1000 / len(batch))
+    lines = ["", "profile at the largest size (ms/article, median):", "| request | client | engine took |",
+             "|---|---:|---:|"]
+    for name in variants:
+        engine = f"{statistics.median(took[name]):.2f}" if took[name] else "-"
+        lines.append(f"| {name} | {statistics.median(client[name]):.2f} | {engine} |")
+    for part, values in split.items():
+        lines.append(f"| percolate() in requests of {part} documents | {statistics.median(values):.2f} | - |")
+    print("\n".join(lines), flush=True)
     return lines
 
 
@@ -184,6 +360,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--es-url", help="an existing OpenSearch/Elasticsearch (default: start an embedded node)")
     parser.add_argument("--heap-mb", type=int, default=None)
+    parser.add_argument("--corpus", choices=("real", "synthetic"), default="real",
+                        help="real: articles of real sentences (tests/fixtures/ner-real) and a long-tailed mix of "
+                             "subscriptions (default); synthetic: the old generated corpus and mix")
+    parser.add_argument("--profile", action="store_true",
+                        help="after the largest size, time variants of the percolate request (where the time goes)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     url = args.es_url
@@ -206,7 +387,7 @@ def main() -> int:
         supervisor.start(opensearch.service(settings))
         url = settings.es_url
     try:
-        lines = asyncio.run(run(url, sizes, args.articles, args.batch, args.rounds))
+        lines = asyncio.run(run(url, sizes, args.articles, args.batch, args.rounds, args.corpus, args.profile))
     finally:
         if supervisor is not None:
             supervisor.stop_all()

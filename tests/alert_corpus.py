@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from connectors.elasticsearch.document import to_document
@@ -123,3 +126,93 @@ QUERIES = [
     "-governo lang:it",
     "energia clima",
 ]
+
+
+# -- real text (bench/alerts_matching.py --corpus real) ----------------------------------------------------------
+# Articles made of real sentences: tests/fixtures/ner-real (Europarl and PUD, English and Italian; the licences
+# are in that folder), with their gold entities (PER/ORG/LOC/MISC) as the annotation, so the vocabulary, the
+# names and their frequencies are those of real text, not of a word list.
+
+REAL_TEXT = Path(__file__).resolve().parent / "fixtures" / "ner-real"
+# A wider topic list than TOPICS (IPTC media topics, top level and a few below), drawn long-tailed per article.
+REAL_TOPICS = ["politics", "economy, business and finance", "conflict, war and peace", "crime, law and justice",
+               "society", "health", "environment", "science and technology", "sport", "arts, culture, "
+               "entertainment and media", "education", "labour", "disaster, accident and emergency incident",
+               "human interest", "lifestyle and leisure", "religion", "weather", "election", "government",
+               "diplomacy", "international relations", "market and exchange", "energy and resource",
+               "transport", "agriculture", "migration of people", "climate change", "economic policy",
+               "judiciary", "police", "football", "tennis", "cinema", "music", "pollution", "employment",
+               "healthcare policy", "communicable disease", "elections", "parliament"]
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(«A-ZÀ-Ý])")
+
+
+def real_sentences() -> dict[str, list[list[tuple[str, list[tuple[str, str]]]]]]:
+    """Per language, per source document (file order): its sentences, each with the (type, surface) of the
+    gold entities inside it."""
+    out: dict[str, list[list[tuple[str, list[tuple[str, str]]]]]] = {}
+    for path in sorted(REAL_TEXT.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            text = record["text"]
+            shift = len(record.get("title") or "") + 2  # offsets are into title + "\n\n" + text
+            sentences = []
+            start = 0
+            for match in [*_SENTENCE_END.finditer(text), None]:
+                end = match.start() if match else len(text)
+                names = [(e["type"], e["text"]) for e in record["entities"]
+                         if start <= e["start"] - shift < end]
+                if text[start:end].strip():
+                    sentences.append((text[start:end].strip(), names))
+                start = match.end() if match else end
+            out.setdefault(record["language"], []).append(sentences)
+    return out
+
+
+def make_real_items(n: int, seed: int = 23, text_words: tuple[int, int] = (300, 600)) -> list[AnnotatedArticle]:
+    """n articles of real sentences: each starts at a random source document of its language and runs on
+    through the following ones until text_words; title: its first sentence (cut to 14 words); entities: the gold
+    ones of its sentences (mentions counted), keys normalised as the annotator does; topics: one to three of
+    REAL_TOPICS, long-tailed."""
+    from connectors.elasticsearch.query_language import entity_name_key
+
+    rng = random.Random(seed)
+    pools = real_sentences()
+    languages = sorted(pools)
+    topic_weights = [1 / (rank + 1) for rank in range(len(REAL_TOPICS))]
+    items = []
+    for i in range(n):
+        language = languages[i % len(languages)]
+        documents = pools[language]
+        at = rng.randrange(len(documents))
+        goal = rng.randint(*text_words)
+        sentences: list[tuple[str, list[tuple[str, str]]]] = []
+        while sum(len(s.split()) for s, _ in sentences) < goal:
+            sentences += documents[at % len(documents)]
+            at += 1
+        title = " ".join(sentences[0][0].split()[:14])
+        text = " ".join(s for s, _ in sentences[1:])
+        counts: dict[tuple[str, str], int] = {}
+        for _, names in sentences:
+            for etype, surface in names:
+                key = entity_name_key(surface)
+                if key:
+                    counts[(etype, key)] = counts.get((etype, key), 0) + 1
+        entities = []
+        for (etype, key), mentions in counts.items():
+            entities.append(Entity(key=f"{etype}:{key}", name=key, type=etype,  # type: ignore[arg-type]
+                                   mentions=mentions, first_offset=0))
+        picked = set(rng.choices(REAL_TOPICS, weights=topic_weights, k=rng.randint(1, 3)))
+        topics = [Topic(name=name, code=f"medtop:{REAL_TOPICS.index(name):08d}", score=0.7) for name in picked]
+        feed_url, feed_title = SOURCES[rng.randrange(len(SOURCES))]
+        published = BASE + timedelta(minutes=i)
+        article = Article(id=f"real-{i:05d}", url=f"{feed_url.rsplit('/', 1)[0]}/r/{i}", title=title,
+                          summary=text[:200], text=text, fetched_at=published, published_at=published,
+                          feed_url=feed_url, feed_title=feed_title, content_hash=f"r{i}", version=1)
+        annotation = Annotation(id=article.id, language=language, language_score=0.99, entities=entities,
+                                topics=topics)
+        items.append(AnnotatedArticle(article=article, annotation=annotation, annotated_at=published))
+    return items
+
+
+def make_real_documents(n: int, seed: int = 23, text_words: tuple[int, int] = (300, 600)) -> list[dict[str, Any]]:
+    return [to_document(item, indexed_at=item.annotated_at) for item in make_real_items(n, seed, text_words)]
