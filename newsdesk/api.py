@@ -6,10 +6,12 @@
     GET /health                               -> {"search": "ok", "engine": "opensearch"|"elasticsearch"}
     GET /health/live                          -> 200 {"live": true} while the API serves
     GET /health/ready                         -> 200 {"ready": true} when the search engine answers, else 503
+    GET|POST /alerts, DELETE /alerts/{name}, POST /alerts/{name}/enable|disable   -> subscriptions (README "Alerts")
 
 Errors are JSON too, `{"error": message}`: 400 for a bad parameter (limit, sort, since/until, cursor) or a query
-the engine refuses, 404 for an unknown article, 503 `{"error": "search backend unavailable"}` when the engine
-does not answer. Never a stack trace, never the engine's address.
+the engine refuses (a query-language error adds `"position"`, its 0-based column), 404 for an unknown article,
+503 `{"error": "search backend unavailable"}` when the engine does not answer. Never a stack trace, never the
+engine's address.
 """
 
 from __future__ import annotations
