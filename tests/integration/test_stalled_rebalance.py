@@ -43,7 +43,10 @@ def start_worker(pipeline: Pipeline, name: str, tmp_path: Path) -> tuple[subproc
 def test_a_worker_stuck_in_a_rebalance_is_restarted(
         engines: Engines, tmp_path: Path) -> None:
     pipeline = Pipeline(tmp_path / "host-a", engines)
-    pipeline.env.update({"NEWSDESK_REBALANCE_STALL_S": "5", "NEWSDESK_STAGES": '["annotate"]'})
+    # a session long enough for the frozen member to hold the rebalance: with the default 15 s Kafka evicts it
+    # before host A's watchdog may have looked twice, and the rebalance goes on without it
+    pipeline.env.update({"NEWSDESK_REBALANCE_STALL_S": "5", "NEWSDESK_STAGES": '["annotate"]',
+                         "NEWSDESK_KAFKA_SESSION_TIMEOUT_S": "60"})
     workers: list[subprocess.Popen[bytes]] = []
     try:
         pipeline.start()
