@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from itertools import islice
@@ -15,10 +16,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from newsdesk import logs
 from newsdesk.alerts_cli import alerts_app
 from newsdesk.settings import Settings, load
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from connectors.rss.registry import FeedRegistry
 
 app = typer.Typer(help="newsdesk: RSS/Atom feeds in, annotated, searchable articles out (Kafka, Faust, "
@@ -30,7 +34,7 @@ app.add_typer(feeds_app, name="feeds")
 app.add_typer(alerts_app, name="alerts")
 err = Console(stderr=True, soft_wrap=True)  # soft wrap: an error message is never cut mid-sentence
 # Client libraries that log every connection at INFO: their lines come with -v only.
-CHATTY_LOGGERS = ("kafka", "aiokafka", "httpx", "httpcore", "elastic_transport", "opensearch", "urllib3")
+CHATTY_LOGGERS = logs.CHATTY_LOGGERS
 _verbose = False
 
 
@@ -43,11 +47,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also log
 
 def _settings() -> Settings:
     settings = load()
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not _verbose:
-        for name in CHATTY_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
+    logs.setup(settings.log_level, settings.log_format, verbose=_verbose)
     return settings
 
 
@@ -57,6 +57,8 @@ def up(samples: Annotated[bool, typer.Option(help="Serve the bundled sample feed
     """Run the main job: start (or connect to) Kafka and Elasticsearch, then poll, annotate and index until stopped."""
     from newsdesk import service
 
+    if _verbose:  # the worker and the API it starts have no -v of their own
+        os.environ[logs.VERBOSE_ENV] = "1"
     raise typer.Exit(service.run(_settings(), with_samples=samples))
 
 
@@ -91,10 +93,23 @@ def worker(ctx: typer.Context) -> None:
     """Run one Faust worker against already running services (scale out by starting more)."""
     from newsdesk.service import web_args
 
-    sys.argv = ["newsdesk-worker", "worker", *web_args(load()), *ctx.args]
+    if _verbose:
+        os.environ[logs.VERBOSE_ENV] = "1"
+    settings = load()
+    # Faust's own default level is WARN: the worker's lines at NEWSDESK_LOG_LEVEL, as under `newsdesk up`
+    sys.argv = ["newsdesk-worker", "worker", "--loglevel", settings.log_level, *web_args(settings), *ctx.args]
     from streams.app import main
 
     main()
+
+
+def _progress() -> Progress:
+    """A progress bar on stderr when it is a terminal; nothing at all in a pipe or a log file (no bar frames, and
+    the summary line at the end says it all). Log lines during it are printed above the bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, disable=not err.is_terminal, transient=True)
 
 
 def _registry(settings: Settings | None = None) -> FeedRegistry:
@@ -116,11 +131,105 @@ def _registry(settings: Settings | None = None) -> FeedRegistry:
     return FeedRegistry(settings.registry_path)
 
 
-def _check_urls(urls: list[str]) -> None:
-    bad = [u for u in urls if not u.startswith(("http://", "https://"))]
-    if bad:
-        err.print(f"[red]not an http(s) URL:[/red] {', '.join(bad)}")
+ADD_RESOLVE_TIMEOUT_S = 3.0
+
+
+def _url_problem(url: str) -> str | None:
+    """Why `url` cannot be a feed's address, or None. Checked here so that a typo is said at once, not found
+    later as a feed that fails on every poll."""
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it contains a space or a control character (escape a space as %20)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number in 0-65535)
+    except ValueError as exc:
+        return f"malformed ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "not an http(s) URL"
+    if not parts.hostname:
+        return "no host"
+    return None
+
+
+def _resolve_all(hosts: set[tuple[str, int]], timeout_s: float) -> dict[tuple[str, int], list[str]]:
+    """The addresses of each (host, port) that resolved within `timeout_s`, all looked up at once. Daemon threads:
+    a resolver that never answers must not hold the command, nor its exit."""
+    import socket
+    import threading
+    import time
+
+    found: dict[tuple[str, int], list[str]] = {}
+
+    def lookup(host: str, port: int) -> None:
+        try:
+            found[host, port] = [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+        except (OSError, UnicodeError):
+            pass
+
+    threads = [threading.Thread(target=lookup, args=key, daemon=True) for key in hosts]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout_s
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return dict(found)
+
+
+def _address_problems(settings: Settings, urls: list[str]) -> dict[str, str]:
+    """{url: why it is refused} for feeds on loopback, private or otherwise non-public addresses, with the fetcher's
+    own guard (connectors/net/addresses.py) and its exceptions (NEWSDESK_ALLOW_PRIVATE_ADDRESSES,
+    NEWSDESK_FETCH_ALLOWED_HOSTS). A name that does not resolve now is accepted with a warning: feeds may be added
+    offline or before their DNS exists, and the fetcher vets the addresses again on every connection, so nothing
+    private is ever fetched either way."""
+    from urllib.parse import urlsplit
+
+    from connectors.net.addresses import BlockedAddressError, GuardedBackend, ip_literal
+    from connectors.rss.redact import redact_url
+
+    if settings.allow_private_addresses:
+        return {}
+    targets: dict[str, tuple[str, int]] = {}
+    for url in urls:
+        parts = urlsplit(url)
+        assert parts.hostname is not None  # _url_problem said so
+        targets[url] = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    guard = GuardedBackend(allowed_hosts=settings.fetcher_options["allowed_hosts"])
+    targets = {url: target for url, target in targets.items() if not guard.exempt(*target)}
+    resolved = _resolve_all({t for t in targets.values() if ip_literal(t[0]) is None}, ADD_RESOLVE_TIMEOUT_S)
+    problems = {}
+    for url, (host, port) in targets.items():
+        if ip_literal(host) is None and (host, port) not in resolved:
+            err.print(f"warning: {redact_url(url)}: cannot resolve {host} now; added anyway (its addresses are "
+                      "checked when it is fetched)", markup=False, highlight=False)
+            continue
+        addresses = resolved.get((host, port), [])
+
+        async def known(_host: str, _port: int, addresses: list[str] = addresses) -> list[str]:
+            return addresses
+
+        try:
+            asyncio.run(GuardedBackend(resolver=known).resolve(host, port))
+        except BlockedAddressError as exc:
+            problems[url] = f"{str(exc).removeprefix('refused: ')}; NEWSDESK_ALLOW_PRIVATE_ADDRESSES=1 allows it"
+    return problems
+
+
+def _check_urls(urls: list[str], settings: Settings) -> list[str]:
+    """The URLs as stored (scheme in lower case), or exit 2 naming each refused one on a line of its own."""
+    from connectors.rss.redact import redact_url
+
+    urls = list(dict.fromkeys(u.strip() for u in urls))
+    problems = {url: problem for url in urls if (problem := _url_problem(url))}
+    if not problems:
+        urls = [url.split(":", 1)[0].lower() + ":" + url.split(":", 1)[1] for url in urls]
+        problems = _address_problems(settings, urls)
+    for url, problem in problems.items():
+        err.print(f"refused {redact_url(url)!r}: {problem}", markup=False, highlight=False)
+    if problems:
         raise typer.Exit(2)
+    return urls
 
 
 @feeds_app.command("add")
@@ -137,8 +246,9 @@ def feeds_add(
 ) -> None:
     """Add feeds; a running `newsdesk up` polls them within NEWSDESK_REGISTRY_REFRESH_S. For a feed already
     present, the options given replace its settings."""
-    _check_urls(urls)
-    registry = _registry()
+    settings = _settings()
+    urls = _check_urls(urls, settings)
+    registry = _registry(settings)
     language = language.strip().lower() if language else None
     added = registry.add(urls, interval_s=interval or None, language=language, full_text=bool(full_text),
                          tags=tags or ())
@@ -153,7 +263,7 @@ def feeds_add(
         changes["tags"] = tags
     from connectors.rss.redact import redact_url
 
-    for url in dict.fromkeys(u.strip() for u in urls):
+    for url in urls:
         if url in added:
             print(f"added: {redact_url(url)}")
         elif changes:
@@ -220,6 +330,8 @@ def feeds_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines 
     import time
     from dataclasses import asdict
 
+    from rich.markup import escape
+
     from connectors.rss.redact import shown_feed
 
     feeds = [shown_feed(feed) for feed in _registry().list()]  # credentials in a feed URL are never shown
@@ -228,28 +340,42 @@ def feeds_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines 
             print(json.dumps({**asdict(feed), "state": "enabled" if feed.enabled else "disabled"}, ensure_ascii=False))
         return
     now = time.time()
+    terminal = sys.stdout.isatty()
     table = Table(title=f"{len(feeds)} feeds")
     table.add_column("feed", overflow="fold")  # URLs whole (wrapped), never cut with "…"
     table.add_column("state", overflow="fold")
     for column in ("every", "next poll", "items", "fails", "last ok"):
         table.add_column(column)
     table.add_column("last error", overflow="fold")
+    # Piped or redirected: one tab-separated line per feed (a header first), for grep, cut and sort; a table
+    # there would be folded to 80 columns, cutting URLs into pieces.
+    plain = ["\t".join(("feed", "title", "settings", "state", "every", "next poll", "items", "fails", "last ok",
+                        "last error"))]
     for feed in feeds:
-        name = f"{feed.title}\n{feed.url}" if feed.title else feed.url
         settings = [f"lang {feed.language}"] if feed.language else []
         settings += ["full text"] if feed.full_text else []
         settings += [f"#{t}" for t in feed.tags]
-        if settings:
-            name += "\n" + " ".join(settings)
-        state = "enabled" if feed.enabled else f"[red]disabled[/red]: {feed.disabled_reason or ''}"
         interval = feed.interval_s or feed.adaptive_interval_s
         every = (f"{interval:.0f}s" + ("" if feed.interval_s else " (adaptive)")) if interval else ""
         next_poll = (_ago(feed.next_poll_at, now) or "now") if feed.enabled else ""
         if next_poll and feed.schedule_reason and feed.schedule_reason not in ("adaptive", "override"):
             next_poll += f" ({feed.schedule_reason})"
-        table.add_row(name, state, every, next_poll, str(feed.items_seen), str(feed.consecutive_failures),
-                      _ago(feed.last_success_at, now), feed.last_error or "")
-    Console().print(table)
+        counts = (str(feed.items_seen), str(feed.consecutive_failures), _ago(feed.last_success_at, now))
+        if not terminal:
+            state = "enabled" if feed.enabled else f"disabled: {feed.disabled_reason or ''}"
+            fields = (feed.url, feed.title or "", " ".join(settings), state, every, next_poll, *counts,
+                      feed.last_error or "")
+            plain.append("\t".join(" ".join(field.split()) for field in fields))  # no tab or newline inside
+            continue
+        name = f"{escape(feed.title)}\n{escape(feed.url)}" if feed.title else escape(feed.url)
+        if settings:
+            name += "\n" + escape(" ".join(settings))
+        state = "enabled" if feed.enabled else f"[red]disabled[/red]: {escape(feed.disabled_reason or '')}"
+        table.add_row(name, state, every, next_poll, *counts, escape(feed.last_error or ""))
+    if terminal:
+        Console().print(table)
+    else:
+        print("\n".join(plain))
 
 
 @feeds_app.command("import")
@@ -270,9 +396,11 @@ def feeds_import(path: Annotated[Path, typer.Argument(help="An OPML file (e.g. a
         err.print(f"skipped {reason}")
     registry = _registry()
     added = 0
-    for feed in feeds:
-        added += len(registry.add([feed.url], title=feed.title, interval_s=feed.interval_s, language=feed.language,
-                                  full_text=feed.full_text, tags=feed.tags, enabled=feed.enabled))
+    with _progress() as bar:
+        for feed in bar.track(feeds, description="importing feeds"):
+            added += len(registry.add([feed.url], title=feed.title, interval_s=feed.interval_s,
+                                      language=feed.language, full_text=feed.full_text, tags=feed.tags,
+                                      enabled=feed.enabled))
     print(f"{added} feeds added, {len(feeds) - added} already present, {len(skipped)} outlines skipped")
 
 
@@ -384,13 +512,11 @@ def reindex(since: Annotated[str | None, typer.Option("--since", help="Replay fr
     """Rebuild the index from the articles.annotated topic, without duplicates, while the live stream goes on."""
     from datetime import datetime
 
-    from rich.progress import Progress
-
     from newsdesk.reindex import reindex as run_reindex
 
     settings = _settings()
     start = datetime.fromisoformat(since) if since else None
-    with Progress(console=err) as bar:
+    with _progress() as bar:
         task = bar.add_task("reindexing", total=None)
         result = asyncio.run(run_reindex(settings, start,
                                          progress=lambda done, total: bar.update(task, completed=done, total=total)))

@@ -50,6 +50,8 @@ async def reindex(settings: Settings, since: datetime | None = None, batch_size:
     try:
         ranges = plan(consumer, settings.topic_annotated, since)
         total = sum(end - start for start, end in ranges.values())
+        if progress:  # the size of the job from the start, before the first (slowest) batch
+            progress(0, total)
         consumer.assign(list(ranges))
         for tp, (start, _) in ranges.items():
             consumer.seek(tp, start)
@@ -71,7 +73,9 @@ async def reindex(settings: Settings, since: datetime | None = None, batch_size:
                         try:
                             documents.append(to_document(AnnotatedArticle.model_validate_json(record.value)))
                         except ValidationError as exc:
-                            log.warning("skipping invalid message %s@%d: %s", tp, record.offset, exc)
+                            log.warning("skipping invalid message %s@%d: %s", tp, record.offset, exc,
+                                        extra={"topic": tp.topic, "partition": tp.partition,
+                                               "offset": record.offset})
                     if consumer.position(tp) >= end:
                         remaining.pop(tp, None)
                         consumer.pause(tp)

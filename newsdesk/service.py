@@ -7,9 +7,11 @@ and SIGHUP stop them in reverse order, so the worker commits while the engines a
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from types import FrameType
@@ -31,9 +33,12 @@ def web_args(settings: Settings) -> list[str]:
 
 
 def child_env(settings: Settings) -> dict[str, str]:
-    """The worker and the API use the engines `up` started, at the addresses it chose."""
+    """The worker and the API use the engines `up` started, at the addresses it chose. They write to `up`'s own
+    stderr, so "auto" picks the same log format there; a format `up` was told (by the environment or a config
+    file) is handed on as it is."""
+    forced = {"NEWSDESK_LOG_FORMAT": settings.log_format} if settings.log_format != "auto" else {}
     return {**os.environ, "NEWSDESK_DATA_DIR": str(settings.data_dir), "NEWSDESK_KAFKA_BOOTSTRAP": settings.bootstrap,
-            "NEWSDESK_ELASTICSEARCH_URL": settings.es_url, **engine_hint(settings)}
+            "NEWSDESK_ELASTICSEARCH_URL": settings.es_url, **engine_hint(settings), **forced}
 
 
 def engine_hint(settings: Settings) -> dict[str, str]:
@@ -53,7 +58,47 @@ def api_service(settings: Settings) -> Service:
                    address=f"http://{settings.api_host}:{settings.api_port}/search", stop_timeout_s=10.0)
 
 
+def listening_ports(settings: Settings, *, with_samples: bool) -> list[tuple[str, str, int]]:
+    """(what, host, port) for each port `up` and its children will listen on, in start order."""
+    ports = []
+    if not settings.kafka_bootstrap:
+        ports += [("kafka", "127.0.0.1", settings.embedded_kafka_port),
+                  ("kafka controller", "127.0.0.1", settings.embedded_kafka_controller_port)]
+    if not settings.elasticsearch_url:
+        ports.append(("opensearch", "127.0.0.1", settings.embedded_opensearch_port))
+    if with_samples and settings.samples_port:
+        ports.append(("sample feeds", "127.0.0.1", settings.samples_port))
+    if settings.api_port:
+        ports.append(("search API", settings.api_host, settings.api_port))
+    if settings.web_enabled:
+        ports.append(("faust web", "127.0.0.1", settings.web_port))
+    return ports
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Tried by binding, as the server will: a connect would miss a port held on another address of the host.
+    SO_REUSEADDR as servers set it, so a connection of a stopped run lingering in TIME_WAIT is no conflict."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def busy_port(settings: Settings, *, with_samples: bool) -> tuple[str, int] | None:
+    """Checked before anything starts. An engine on a taken port would fail to bind while its readiness check
+    answered from the other run's engine, and the children would end in tracebacks."""
+    return next(((what, port) for what, host, port in listening_ports(settings, with_samples=with_samples)
+                 if port_in_use(host, port)), None)
+
+
 def run(settings: Settings, *, with_samples: bool) -> int:
+    if taken := busy_port(settings, with_samples=with_samples):
+        log.error("port %d is in use: is another newsdesk up running?", taken[1],
+                  extra={"port": taken[1], "service": taken[0]})
+        return 1
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

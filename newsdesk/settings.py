@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     index_rollover_check_s: float = 600.0
     api_port: int = 8077  # `newsdesk up` serves the search API here (0: off)
     api_host: str = "127.0.0.1"
+    # Bearer token for the API (`Authorization: Bearer <token>`; /health/live, /health/ready and /openapi.json
+    # stay open). Required when api_host is not a loopback address: without it the API refuses to start.
+    api_token: str | None = None
 
     # Feed polling.
     poll_interval_s: float = 300.0  # a new feed's starting interval; then adaptive within the bounds below
@@ -130,6 +133,8 @@ class Settings(BaseSettings):
     # The worker serves /metrics (Prometheus), /health/live and /health/ready on 127.0.0.1 at this port (0: off).
     metrics_port: int = Field(default=9108, ge=0, le=65535)
     log_level: str = "info"
+    # JSON lines when stderr is not a terminal, short lines on one; "json" or "console" force one (newsdesk/logs.py).
+    log_format: Literal["auto", "json", "console"] = "auto"
 
     # Alert delivery (streams/delivery.py, connectors/notify). A failing channel is retried with exponential
     # backoff (first delay, doubling, at most `alert_retry_max_delay_s`) until `alert_retry_budget_s` after its

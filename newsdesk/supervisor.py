@@ -67,7 +67,7 @@ class Supervisor:
         self.running.append(entry)
         self._wait_ready(entry)
         if service.address:
-            log.info("%s ready on %s", service.name, service.address)
+            log.info("%s ready on %s", service.name, service.address, extra={"service": service.name})
 
     def _wait_ready(self, entry: _Running) -> None:
         deadline = time.monotonic() + entry.service.start_timeout_s
@@ -108,7 +108,8 @@ class Supervisor:
             entry.restart_at = now + entry.backoff
             tail = log_tail(entry.child, 5)
             log.error("%s exited with %s; restarting in %.0fs%s", entry.service.name, code, entry.backoff,
-                      f" (its log ends with:\n{tail})" if tail else "")
+                      f" (its log ends with:\n{tail})" if tail else "",
+                      extra={"service": entry.service.name, "exit_code": code})
             return
         if now < entry.restart_at:
             return
@@ -120,9 +121,10 @@ class Supervisor:
             entry.child.start()
             self._wait_ready(entry)
             log.info("%s restarted (restart %d)%s", entry.service.name, entry.restarts,
-                     f", ready on {entry.service.address}" if entry.service.address else "")
+                     f", ready on {entry.service.address}" if entry.service.address else "",
+                     extra={"service": entry.service.name})
         except (StartFailed, OSError) as exc:
-            log.error("%s: restart failed: %s", entry.service.name, exc)
+            log.error("%s: restart failed: %s", entry.service.name, exc, extra={"service": entry.service.name})
 
     def stop_all(self) -> None:
         for entry in reversed(self.running):

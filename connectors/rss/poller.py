@@ -146,7 +146,8 @@ class FeedPoller:
     def _done(self, url: str, task: asyncio.Task[int]) -> None:
         self.in_flight.pop(url, None)
         if not task.cancelled() and task.exception() is not None:  # _guarded catches; this is a last resort
-            log.error("feed %s: poll crashed: %r", redact_url(url), task.exception())
+            log.error("feed %s: poll crashed: %r", redact_url(url), task.exception(),
+                      extra={"feed_url": redact_url(url)})
 
     async def run_once(self, owns: Owns | None = None) -> int:
         """Poll every due feed this process owns and wait for all; returns how many articles were produced."""
@@ -196,19 +197,23 @@ class FeedPoller:
                 # validators are not updated, so the next poll fetches the same items again and produces the rest
                 delay = self.policy.min_interval_s
                 self._report(PollReport("error", error=str(exc)))
-                log.error("feed %s: %s; retrying in %.0fs", redact_url(feed.url), exc, delay)
+                log.error("feed %s: %s; retrying in %.0fs", redact_url(feed.url), exc, delay,
+                          extra={"feed_url": redact_url(feed.url)})
                 try:
                     await asyncio.to_thread(self.registry.reschedule, feed.url, next_poll_at=self.clock() + delay,
                                             note=scrub(str(exc)))
                 except Exception:
-                    log.exception("feed %s: could not reschedule", redact_url(feed.url))
+                    log.exception("feed %s: could not reschedule", redact_url(feed.url),
+                                  extra={"feed_url": redact_url(feed.url)})
                 return 0
             except Exception as exc:  # one feed's surprise must not stop the others
-                log.exception("feed %s: unexpected error", redact_url(feed.url))
+                log.exception("feed %s: unexpected error", redact_url(feed.url),
+                              extra={"feed_url": redact_url(feed.url)})
                 try:
                     await self._failed(feed, f"unexpected error: {exc!r}")
                 except Exception:
-                    log.exception("feed %s: could not record the failure", redact_url(feed.url))
+                    log.exception("feed %s: could not record the failure", redact_url(feed.url),
+                                  extra={"feed_url": redact_url(feed.url)})
                 return 0
 
     def _elapsed(self, feed: Feed, now: float) -> float | None:
@@ -229,10 +234,11 @@ class FeedPoller:
             schedule_reason=schedule.reason, disable_after=self.disable_after_failures, disable_now=gone, now=now)
         if disabled:
             log.warning("feed %s: disabled after %d consecutive failures (last: %s); `newsdesk feeds enable` "
-                        "turns it back on", redact_url(feed.url), failures, reason)
+                        "turns it back on", redact_url(feed.url), failures, reason,
+                        extra={"feed_url": redact_url(feed.url)})
         else:
             log.warning("feed %s: %s (failure %d; next try in %.0fs)", redact_url(feed.url), reason, failures,
-                        schedule.delay_s)
+                        schedule.delay_s, extra={"feed_url": redact_url(feed.url)})
 
     async def _succeeded(self, feed: Feed, *, etag: str | None, last_modified: str | None, new_items: int,
                          produced: int, max_age_s: float | None, ttl_s: float | None, title: str | None = None,
@@ -246,7 +252,8 @@ class FeedPoller:
             self.registry.record_success, feed.url, etag=etag, last_modified=last_modified, new_items=produced,
             next_poll_at=now + schedule.delay_s, interval_s=schedule.interval_s, schedule_reason=schedule.reason,
             ttl_s=ttl_s, title=title, now=now, items_checked=items_checked, touch_after_s=self.touch_after_s)
-        log.debug("feed %s: next poll in %.0fs (%s)", redact_url(feed.url), schedule.delay_s, schedule.reason)
+        log.debug("feed %s: next poll in %.0fs (%s)", redact_url(feed.url), schedule.delay_s, schedule.reason,
+                  extra={"feed_url": redact_url(feed.url)})
 
     async def poll(self, feed: Feed) -> int:
         """Poll one feed now (the caller has claimed it); returns how many articles were produced."""
@@ -297,9 +304,10 @@ class FeedPoller:
             return 0, True
         if parsed.problem:
             log.info("feed %s: salvaged %d entries from a malformed feed (%s)",
-                     redact_url(feed.url), len(parsed.articles), parsed.problem)
+                     redact_url(feed.url), len(parsed.articles), parsed.problem,
+                     extra={"feed_url": redact_url(feed.url)})
         for reason in parsed.rejected:
-            log.warning("feed %s: rejected %s", redact_url(feed.url), reason)
+            log.warning("feed %s: rejected %s", redact_url(feed.url), reason, extra={"feed_url": redact_url(feed.url)})
 
         articles: dict[str, Article] = {}
         for article in parsed.articles:  # the same id twice in one feed: the first occurrence counts
@@ -355,7 +363,7 @@ class FeedPoller:
         self._report(PollReport("ok", new=new_here, updated=len(produced) - new_here))
         if produced:
             log.info("feed %s: produced %d new and %d updated articles", redact_url(feed.url), new_here,
-                     len(produced) - new_here)
+                     len(produced) - new_here, extra={"feed_url": redact_url(feed.url)})
         return len(produced), complete
 
     def _prepare(self, article: Article, feed: Feed, last_version: int | None) -> Article:
@@ -392,11 +400,11 @@ class FeedPoller:
             raise
         except Exception as exc:
             log.warning("feed %s: full text of %s failed: %r; keeping the feed's text", redact_url(article.feed_url),
-                        article.link, exc)
+                        article.link, exc, extra={"feed_url": redact_url(article.feed_url), "article_id": article.id})
             return article
         if not text or len(text.strip()) <= len(article.text.strip()):
             log.info("feed %s: no better full text for %s; keeping the feed's text", redact_url(article.feed_url),
-                     article.link)
+                     article.link, extra={"feed_url": redact_url(article.feed_url), "article_id": article.id})
             return article
         text = text.strip()
         changes: dict[str, Any] = {"text": text}

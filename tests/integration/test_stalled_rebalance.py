@@ -9,6 +9,7 @@ worker's max poll interval, 10 minutes), so without the watchdog host A would wa
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -26,7 +27,9 @@ REBALANCED = "[^---Recovery]: Worker ready"  # once per completed rebalance
 
 
 def worker_pids(log: str) -> set[str]:
-    return set(re.findall(r"\[(\d+)\] \[INFO\] \[\^Worker\]: Starting\.\.\.", log))
+    """The pids of the worker processes that started (up.log is JSON lines: newsdesk/logs.py)."""
+    events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    return {str(e["process"]) for e in events if e.get("event") == "[^Worker]: Starting..."}
 
 
 def start_worker(pipeline: Pipeline, name: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
