@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -165,3 +166,17 @@ def test_search_engine_down_exits_1_without_a_traceback(running: Pipeline) -> No
     assert report["services"]["kafka"]["up"] and not report["services"]["search"]["up"]
     assert report["services"]["search"]["error"].startswith("unreachable")
     assert "s3cret" not in result.stdout
+
+
+def test_a_search_engine_that_hangs_gets_an_answer_within_the_deadline(running: Pipeline) -> None:
+    """A frozen engine accepts connections and never answers (bench/outages.py search-freeze): the gathering's
+    deadline (2.5 s by default) bounds the command, and the report names the silent part. A shorter default was
+    tried: 0.8 s made healthy parts miss it on this loaded two-core machine (Kafka's parts took 0.6-0.7 s)."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens, never accepts: connects, no answer
+        port = silent.getsockname()[1]
+        report, elapsed, result = status(running, NEWSDESK_ELASTICSEARCH_URL=f"http://127.0.0.1:{port}")
+    print(f"search engine hanging: answered in {elapsed:.2f}s (gathering {report['elapsed_s']:.2f}s)")
+    assert result.returncode == 1 and report["ok"] is False
+    assert report["elapsed_s"] < 3.0
+    assert "no answer within" in report["services"]["search"]["error"]
+    assert report["services"]["kafka"]["up"]
