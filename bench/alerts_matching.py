@@ -14,7 +14,8 @@ with a person; nine in ten also name a word absent from the corpus, whose vocabu
 index `<alias>-subscriptions`. alerts/article is printed: the cost grows with the matches returned.
 
 Per size: batches of --batch articles (the index agent's batch, NEWSDESK_SINK_BATCH_SIZE) are percolated as the
-worker does (one percolate request with `documents: [...]`, enabled subscriptions only, paged); the baseline is
+worker does (`percolate()`: one percolate request with `documents: [...]` over the distinct stored queries, then a
+lookup of their enabled subscribers, each paged); the baseline is
 a plain search of the same batch in the same process (an `ids` query returning those --batch articles from the
 articles index): the cheapest request the engine answers for that batch. Percolate and baseline alternate
 batch by batch, after one untimed warm-up pass, so load on the shared machine falls on both. Prints ms per
@@ -55,7 +56,7 @@ from connectors.elasticsearch.percolate import (  # noqa: E402
     percolator_index,
     write_subscriptions,
 )
-from connectors.elasticsearch.query_language import compile_query  # noqa: E402
+from connectors.elasticsearch.query_language import compile_query, entity_name_key  # noqa: E402
 from connectors.elasticsearch.sink import ElasticsearchSink  # noqa: E402
 from tests.alert_corpus import (  # noqa: E402
     ORGS,
@@ -158,18 +159,48 @@ def real_vocabulary() -> tuple[dict[str, list[str]], list[str], list[tuple[str, 
     return content, [n for n, _ in names.most_common()], phrases
 
 
-def real_subscription_queries(n: int, seed: int = 5) -> list[str]:
+MAX_SHARE = 0.05  # realistic mix: nothing in more than this share of the articles is followed
+
+
+def too_common(documents: list[dict[str, Any]], share: float = MAX_SHARE) -> tuple[set[str], set[str]]:
+    """The entity keys and the words found in more than `share` of the documents."""
+    keys: collections.Counter[str] = collections.Counter()
+    words: collections.Counter[str] = collections.Counter()
+    for document in documents:
+        keys.update(set(document.get("entity_keys") or []))
+        words.update({w.lower() for w in re.findall(r"[^\W_]+", f"{document.get('title')} {document.get('text')}")})
+    limit = share * len(documents)
+    return {k for k, c in keys.items() if c > limit}, {w for w, c in words.items() if c > limit}
+
+
+def real_subscription_queries(n: int, seed: int = 5, mix: str = "realistic",
+                              documents: list[dict[str, Any]] | None = None, max_share: float = MAX_SHARE) -> list[str]:
     """A realistic mix over the real-text corpus (what people follow is long-tailed: a few names and words are
     followed by many, most by few; and much of what they follow is not in the day's news):
     40% entities: person:/org:/place: (or entity:) a name drawn Zipf-like (s=1) from 4,000 names, the corpus's
         1,400-odd gold names by frequency interleaved with names absent from it (ranks 1, 3, 5... are the
         corpus's while they last);
-    20% topics: topic:"x" (of 40 topics, long-tailed), with lang: in half of them;
+    20% topics (of 40 topics, long-tailed). mix "realistic" (default): a topic narrowed as alert subscribers
+        narrow it, 45% with an entity (`topic:"x" AND place:"y"`, the name drawn as above), 45% with one or two
+        words (half also with lang:), 10% topic-only (half with lang:). mix "broad" (session 9): every one
+        topic-only, half with lang:, so at 10,000 some 450 identical `topic:"politics"` subscriptions each
+        match a large share of all articles: a feed, not an alert (the alerts/article column shows it);
     40% terms: 1-3 words drawn Zipf-like (s=1) from a 40,000-word vocabulary per language (the corpus's
         content words by frequency, then words it lacks); 15% a phrase (a real adjacent pair), 10% (a OR b) AND c,
-        10% a word AND NOT another, the rest plain words (implicit AND)."""
+        10% a word AND NOT another, the rest plain words (implicit AND).
+    In the realistic mix, given the measured `documents`, no name, word or phrase found in more than 5% of them
+    is followed (left out of the lists above): this corpus is one domain (parliament debates, mostly), and its
+    articles are built of sentences from many documents (some 30 names each), so "Commission" is in most of them;
+    a name or word in 1 article of 20 is already among the commonest of a day's real news, and hundreds of
+    subscribers to a word that is in half the news would each get half the news as alerts."""
     rng = random.Random(seed)
     content, corpus_names, phrases = real_vocabulary()
+    if mix == "realistic" and documents:
+        common_keys, common_words = too_common(documents, max_share)
+        content = {language: [w for w in words if w not in common_words] for language, words in content.items()}
+        corpus_names = [(t, name) for t, name in corpus_names
+                        if f"{t}:{entity_name_key(name)}" not in common_keys]
+        phrases = [(language, p) for language, p in phrases if not set(p.split()) <= common_words]
     vocabulary_size = 40_000
     vocabulary = {language: words + [f"{language}absent{i}" for i in range(vocabulary_size - len(words))]
                   for language, words in content.items()}
@@ -195,8 +226,17 @@ def real_subscription_queries(n: int, seed: int = 5) -> list[str]:
             field = "entity" if rng.random() < 0.2 else field_of[etype]
             queries.append(f'{field}:"{name}"')
         elif kind < 0.60:
-            topic = REAL_TOPICS[_zipf(rng, len(REAL_TOPICS))]
-            queries.append(f'topic:"{topic}"' + (f" AND lang:{rng.choice(languages)}" if rng.random() < 0.5 else ""))
+            topic = f'topic:"{REAL_TOPICS[_zipf(rng, len(REAL_TOPICS))]}"'
+            narrow = rng.random() if mix == "realistic" else 1.0
+            if narrow < 0.45:
+                etype, name = names[_zipf(rng, len(names))]
+                queries.append(f'{topic} AND {field_of[etype]}:"{name}"')
+            elif narrow < 0.90:
+                language = rng.choice(languages)
+                words = " ".join(word(language) for _ in range(rng.choice((1, 2))))
+                queries.append(f"{topic} AND {words}" + (f" AND lang:{language}" if rng.random() < 0.5 else ""))
+            else:
+                queries.append(topic + (f" AND lang:{rng.choice(languages)}" if rng.random() < 0.5 else ""))
         else:
             language = rng.choice(languages)
             style = rng.random()
@@ -256,7 +296,7 @@ async def measure(backend: SearchBackend, alias: str, batches: list[list[dict[st
 
 
 async def run(url: str, sizes: list[int], articles: int, batch_size: int, rounds: int, corpus: str,
-              profile: bool) -> list[str]:
+              profile: bool, mix: str = "realistic", max_share: float = MAX_SHARE) -> list[str]:
     backend = await open_backend(url, "auto", request_timeout=300)
     alias = f"benchalerts{int(time.time())}"
     lines = []
@@ -273,26 +313,31 @@ async def run(url: str, sizes: list[int], articles: int, batch_size: int, rounds
             await sink.write(documents[start:start + 500])
         await ensure_percolator_index(backend, alias)
         batches = [documents[i:i + batch_size] for i in range(0, len(documents), batch_size)]
-        queries = (real_subscription_queries(max(sizes)) if corpus == "real"
-                   else subscription_queries(max(sizes)))
+        queries = (real_subscription_queries(max(sizes), mix=mix, documents=documents, max_share=max_share)
+                   if corpus == "real" else subscription_queries(max(sizes)))
         loaded = 0
-        described = "real sentences, it/en" if corpus == "real" else "generated, 6 languages"
+        described = (f"real sentences, it/en; {mix} mix" + (f", max share {max_share}" if mix == "realistic" else "")
+                     if corpus == "real" else "generated, 6 languages")
         lines.append(f"{articles} articles of 300-600 words ({corpus} corpus: {described}), "
                      f"batches of {batch_size}, {rounds} rounds (median ms/article)")
-        lines.append("| subscriptions | percolate ms/article | plain search of the batch ms/article | ratio | "
-                     "alerts/article | of which entity / topic / term | load ms/1k subscriptions |")
-        lines.append("|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| subscriptions | percolate ms/article | x the smallest size | plain search of the batch "
+                     "ms/article | percolate / plain search | alerts/article | of which entity / topic / term | "
+                     "load ms/1k subscriptions |")
+        lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        first: float | None = None
         for size in sorted(sizes):
             load_ms = await load_subscriptions(backend, alias, queries[:size], loaded)
             loaded = size
-            assert await backend.count(percolator_index(alias)) == size
+            assert await backend.count(percolator_index(alias), {"term": {"kind": "subscription"}}) == size
+            distinct = await backend.count(percolator_index(alias), {"term": {"kind": "query"}})
             kinds = {f"bench/s{i:06d}": kind_of(q) for i, q in enumerate(queries[:size])}
             perc, base, alerts = await measure(backend, alias, batches, rounds, kinds)
             p, b = statistics.median(perc), statistics.median(base)
             per = rounds * batch_size
             by_kind = " / ".join(f"{alerts[k] / per:.1f}" for k in ("entity", "topic", "term"))
-            line = (f"| {size:,} | {p:.2f} | {b:.3f} | {p / b:.1f}x | {alerts.total() / per:.2f} | {by_kind} | "
-                    f"{load_ms:.0f} |")
+            first = first or p  # the smallest size, measured in this process: the baseline of the ratio
+            line = (f"| {size:,} ({distinct:,} distinct queries) | {p:.2f} | {p / first:.2f}x | {b:.3f} | "
+                    f"{p / b:.1f}x | {alerts.total() / per:.2f} | {by_kind} | {load_ms:.0f} |")
             lines.append(line)
             print(line, flush=True)
         if profile:
@@ -311,16 +356,19 @@ async def profile_requests(backend: SearchBackend, alias: str, batches: list[lis
 
     def body(documents: list[dict[str, Any]], **change: Any) -> dict[str, Any]:
         result = percolate_body(documents, size=change.pop("size", 10_000))
+        if change.pop("nested", False):  # the documents as session 9 sent them: nested entities and topics in
+            sent = [{k: v for k, v in d.items() if k not in ("text", "content_html", "link", "enclosures")}
+                    for d in documents]
+            result["query"]["bool"]["filter"][0]["percolate"]["documents"] = sent
         result.update(change)
         return result
 
     variants: dict[str, Any] = {
-        "as shipped (percolate())": None,
-        "one page of 10,000, _source [subscription, updates]": {},
-        "one page, _source false + docvalue_fields": {"_source": False, "docvalue_fields": ["subscription", "updates"]},
-        "one page, _source false, no sort": {"_source": False, "docvalue_fields": ["subscription", "updates"],
-                                             "sort": ["_doc"]},
-        "query only: size 0, track_total_hits": {"size": 0, "track_total_hits": True},
+        "as shipped (percolate(): percolate the stored queries, then look their subscribers up)": None,
+        "the percolate request alone": {},
+        "the percolate request alone, nested entities/topics sent (as in session 9)": {"nested": True},
+        "the percolate request alone, no sort": {"sort": ["_doc"]},
+        "query phase only: size 0": {"size": 0},
     }
     client: dict[str, list[float]] = {name: [] for name in variants}
     took: dict[str, list[float]] = {name: [] for name in variants}
@@ -363,6 +411,12 @@ def main() -> int:
     parser.add_argument("--corpus", choices=("real", "synthetic"), default="real",
                         help="real: articles of real sentences (tests/fixtures/ner-real) and a long-tailed mix of "
                              "subscriptions (default); synthetic: the old generated corpus and mix")
+    parser.add_argument("--mix", choices=("realistic", "broad"), default="realistic",
+                        help="the real corpus's subscription mix: realistic (topics narrowed by an entity or words, "
+                             "1 in 10 topic-only; default) or broad (session 9: every topic subscription topic-only)")
+    parser.add_argument("--max-share", type=float, default=MAX_SHARE,
+                        help="realistic mix: names, words and phrases in more than this share of the articles are "
+                             "not followed (default 0.05)")
     parser.add_argument("--profile", action="store_true",
                         help="after the largest size, time variants of the percolate request (where the time goes)")
     args = parser.parse_args()
@@ -387,7 +441,8 @@ def main() -> int:
         supervisor.start(opensearch.service(settings))
         url = settings.es_url
     try:
-        lines = asyncio.run(run(url, sizes, args.articles, args.batch, args.rounds, args.corpus, args.profile))
+        lines = asyncio.run(run(url, sizes, args.articles, args.batch, args.rounds, args.corpus, args.profile,
+                                   args.mix, args.max_share))
     finally:
         if supervisor is not None:
             supervisor.stop_all()

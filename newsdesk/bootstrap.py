@@ -51,7 +51,26 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     return {settings.topic_raw: bounded, settings.topic_annotated: bounded, settings.topic_dead: bounded,
             settings.topic_candidates: bounded, settings.topic_feeds: compacted, settings.topic_feed_state: compacted,
             settings.dedup_changelog: compacted, settings.topic_subscriptions: compacted,
-            settings.topic_alerts: bounded, leader_topic(settings): bounded}
+            settings.topic_alerts: bounded, topic_alerts_dead(settings): bounded, leader_topic(settings): bounded,
+            **{changelog(settings, table): compacted for table in DELIVERY_TABLES}}
+
+
+# The delivery agent's tables (streams/delivery.py): Faust declares no topics (topic_allow_declare is off), and the
+# tables' changelogs must exist before a worker recovers them, so they are created here with the other topics:
+# one place decides every topic's partitions and retention, and a worker never races another to create one.
+DELIVERIES_TABLE = "alert-deliveries"
+HISTORY_TABLE = "alert-history"  # streams/delivery_status.HISTORY_TABLE (read without importing Faust)
+DELIVERY_TABLES = (DELIVERIES_TABLE, HISTORY_TABLE)
+
+
+def changelog(settings: Settings, table: str) -> str:
+    """The name Faust gives a table's changelog topic."""
+    return f"{settings.app_id}-{table}-changelog"
+
+
+def topic_alerts_dead(settings: Settings) -> str:
+    """Alerts a channel gave up on, with the reason (streams/delivery.py parks them there)."""
+    return settings.topic("alerts.dead")
 
 
 def leader_topic(settings: Settings) -> str:

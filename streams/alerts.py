@@ -10,9 +10,11 @@ its cost per article (docs/benchmarks.md).
 
 Sync: the compacted topic is consumed by the workers running the `index` stage (one consumer group, so each
 change is applied once, to the one shared percolator index); a change is searchable by the next percolate
-when its bulk returns (refresh=wait_for), i.e. within about a second, with no restart. A removal (tombstone)
-deletes the stored query; a disabled subscription stays stored with enabled=false, which the percolate
-filters out. A query that no longer compiles is logged and removed from the percolator (it can never match).
+when its bulk returns (refresh=wait_for), i.e. within about a second, with no restart. Subscriptions with the
+same compiled query share one stored query (connectors/elasticsearch/percolate.py: the percolator's cost is per
+matching stored query). A removal (tombstone) deletes the subscription's document; a disabled subscription
+stays stored with enabled=false, which the lookup after the percolate filters out. A query that no longer
+compiles is logged and the subscription removed from the percolator (it can never match).
 
 Crash safety: `match_and_alert` returns only once the broker acknowledged every alert of the batch, and the
 index agent asks for its next batch (which releases this batch's offsets) only after that. A crash before it

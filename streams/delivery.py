@@ -76,64 +76,26 @@ from connectors.notify import (
     open_senders,
 )
 from connectors.notify.retry import RetryPolicy
+from newsdesk import bootstrap
+from newsdesk.bootstrap import DELIVERIES_TABLE, HISTORY_TABLE
 from newsdesk.observability import metrics
 from streams.app import ACTIVE_STAGES, app, settings, when
 from streams.records import Alert, Channel, DeadLetter, Subscription
 
 log = logging.getLogger(__name__)
 
-DELIVERIES_TABLE = "alert-deliveries"
-HISTORY_TABLE = "alert-history"  # streams/delivery_status.HISTORY_TABLE
 ACTIVE = "index" in ACTIVE_STAGES
 SENT, PARKED, RETRYING = "sent", "parked", "retrying"
 
 
-def changelog(table: str) -> str:
-    """The name Faust gives a table's changelog topic."""
-    return f"{settings.app_id}-{table}-changelog"
-
-
 def topic_alerts_dead() -> str:
-    return settings.topic("alerts.dead")
+    return bootstrap.topic_alerts_dead(settings)
 
 
-def delivery_topics() -> dict[str, dict[str, str]]:
-    """The topics delivery needs (Faust declares none: topic_allow_declare is off). Created at worker start when
-    missing; `newsdesk.bootstrap` creates `alerts` and `newsdesk.subscriptions` before that."""
-    retention_ms = str(int(settings.retention_hours * 3600 * 1000))
-    bounded = {"retention.ms": retention_ms, "cleanup.policy": "delete"}
-    compacted = {"cleanup.policy": "compact", "segment.ms": str(settings.registry_compaction_segment_ms),
-                 "min.cleanable.dirty.ratio": str(settings.registry_compaction_dirty_ratio),
-                 "delete.retention.ms": str(24 * 3600 * 1000)}
-    return {settings.topic_alerts: bounded, settings.topic_subscriptions: compacted, topic_alerts_dead(): bounded,
-            changelog(DELIVERIES_TABLE): compacted, changelog(HISTORY_TABLE): compacted}
-
-
-def create_delivery_topics() -> None:
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id=f"{settings.app_id}-delivery-admin")
-    try:
-        existing = set(admin.list_topics())
-        wanted = [NewTopic(name, settings.topic_partitions, settings.topic_replication, topic_configs=config)
-                  for name, config in delivery_topics().items() if name not in existing]
-        if wanted:
-            try:
-                admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
-            log.info("delivery: created topics %s", ", ".join(t.name for t in wanted))
-    finally:
-        admin.close()
-
-
+# Every topic used here (`alerts`, `alerts.dead`, the two tables' changelogs) is created by `newsdesk.bootstrap`
+# before any worker starts (`newsdesk up`; `newsdesk worker` runs against services `up` prepared).
 if ACTIVE:
     redact_request_logs()  # webhook and Slack URLs never reach the log whole
-
-    @app.on_worker_init.connect  # type: ignore[arg-type]
-    def _topics_before_start(sender: Any = None, **kwargs: Any) -> None:  # before the tables are recovered
-        create_delivery_topics()
 
 
 alerts_in = app.topic(settings.topic_alerts, key_type=bytes, value_type=bytes,

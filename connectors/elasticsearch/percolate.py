@@ -1,16 +1,24 @@
 """Alert matching with the engine's percolator: the index design, pure body builders, and the calls over a
 SearchBackend (Elasticsearch or OpenSearch). No Faust, no Kafka.
 
-    <alias>-subscriptions      one document per subscription (id: its key, owner/name):
-        query        {type: percolator}: the subscription's query, compiled by the query language
-                     (connectors/elasticsearch/query_language.py) exactly as search compiles it
-        subscription, owner, enabled, updates: keywords
-        + every property of the articles' mapping (the template), so a stored query is parsed against the
-          fields, analyzers and nested objects search uses: a subscription alerts on what search finds
+    <alias>-subscriptions      two kinds of documents (`kind`):
+      query         one per distinct compiled query (id: "query:" + query_id, a hash of the compiled query):
+        query       {type: percolator}: compiled by the query language (connectors/elasticsearch/query_language.py)
+                    exactly as search compiles it
+        query_id    keyword
+      subscription  one per subscription (id: its key, owner/name), no percolator field:
+        subscription, owner, enabled, updates, query_id: keywords
+    + every property of the articles' mapping (the template), so a stored query is parsed against the fields,
+      analyzers and nested objects search uses: a subscription alerts on what search finds
 
-A batch of indexed articles is matched in one request: a `percolate` query with `documents: [...]`, filtered
-on `enabled`, paged by subscription key. Each hit is a subscription; its `_percolator_document_slot` lists the
-positions of the batch's documents it matched.
+A batch of indexed articles is matched in two requests: a `percolate` query with `documents: [...]` over the
+query documents (each hit's `_percolator_document_slot` lists the positions of the batch's documents it
+matched), then a plain `terms` lookup of the enabled subscriptions whose query_id is among the hits; each is
+paged. Why one stored query per distinct query: the percolator's cost is per matching stored query (its fetch
+phase runs each hit's query again to find its slots), and subscribers share queries (a followed name, a word):
+at 10,000 subscriptions of bench/alerts_matching.py's mix, 6,300 distinct queries, and the shared ones are the
+ones that match most. A query no subscription uses any more stays stored (it costs matching time, never an
+alert): removing it safely would need to know that no other worker is storing a subscription with it.
 
 An alert's id is stable for (subscription, article), plus the article's version only when the subscription asks
 for updates: a re-match (a redelivered batch, an edited article) yields the same id, and the delivery side sends
@@ -20,6 +28,7 @@ each id once, so "an updated article does not alert again unless the subscriptio
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,11 +42,19 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10_000  # subscriptions per percolate answer page: the most the engine gives (max_result_window),
 # as each further page re-runs the whole percolation of the batch (measured: bench/alerts_matching.py --profile)
-# Article fields no query can use (not indexed): left out of the percolated documents, which are only parsed.
-UNSEARCHED_FIELDS = ("text", "content_html", "link", "enclosures")
+# Article fields no stored query can read, left out of the percolated documents (each is parsed into the engine's
+# in-memory index of the batch): the unindexed ones, and the nested `entities` and `topics`, which the query
+# language never queries (it matches their flat copies `entity_keys` and `topic_names`), while each of their
+# items would be a nested document of its own: ~30 per article, the largest part of a batch's parsing
+# (bench/alerts_matching.py --profile). A query language that reads them must take them out of this list.
+UNSEARCHED_FIELDS = ("text", "content_html", "link", "enclosures", "entities", "topics", "models")
 SUBSCRIPTION_FIELDS = {"query": {"type": "percolator"}, "subscription": {"type": "keyword"},
                        "owner": {"type": "keyword"}, "enabled": {"type": "keyword"},
-                       "updates": {"type": "keyword"}}
+                       "updates": {"type": "keyword"}, "kind": {"type": "keyword"},
+                       "query_id": {"type": "keyword"}}
+QUERY, SUBSCRIPTION = "query", "subscription"  # the kinds of documents
+QUERY_PREFIX = "query:"  # a query document's id; a subscription key has no ':' (newsdesk/subscriptions.NAME)
+MIGRATE_BATCH = 500
 
 
 def percolator_index(alias: str) -> str:
@@ -68,15 +85,31 @@ def subscription_document(subscription: Subscription, query: dict[str, Any]) -> 
             "enabled": subscription.enabled, "updates": subscription.updates}
 
 
+def query_id(query: dict[str, Any]) -> str:
+    """Stable for equal compiled queries (key order aside)."""
+    return hashlib.sha256(json.dumps(query, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
+
+
 def upsert_operations(alias: str, items: list[tuple[str, dict[str, Any] | None]]) -> list[dict[str, Any]]:
-    """Bulk operations: (key, document) indexes the document under the key, (key, None) deletes it."""
+    """Bulk operations: (key, subscription_document) stores its query (`create`: once per distinct query, an
+    existing one is left as it is) and indexes the subscription under the key with the query's id; (key, None)
+    deletes the subscription."""
     index = percolator_index(alias)
     operations: list[dict[str, Any]] = []
+    created: set[str] = set()
     for key, document in items:
         if document is None:
             operations.append({"delete": {"_index": index, "_id": key}})
-        else:
-            operations += [{"index": {"_index": index, "_id": key}}, document]
+            continue
+        subscription = {k: v for k, v in document.items() if k != "query"}
+        subscription["kind"] = SUBSCRIPTION
+        if "query" in document:
+            subscription["query_id"] = qid = query_id(document["query"])
+            if qid not in created:
+                created.add(qid)
+                operations += [{"create": {"_index": index, "_id": QUERY_PREFIX + qid}},
+                               {"query": document["query"], "kind": QUERY, "query_id": qid}]
+        operations += [{"index": {"_index": index, "_id": key}}, subscription]
     return operations
 
 
@@ -87,14 +120,30 @@ def percolated(document: dict[str, Any]) -> dict[str, Any]:
 
 def percolate_body(documents: list[dict[str, Any]], *, size: int = PAGE_SIZE,
                    after: list[Any] | None = None) -> dict[str, Any]:
-    """One percolate request for a batch of article documents, enabled subscriptions only, paged by key."""
+    """One percolate request for a batch of article documents over the stored queries, paged by query id; a hit
+    is read from its _id and slots alone (no source loaded)."""
     body: dict[str, Any] = {
         "query": {"bool": {"filter": [{"percolate": {"field": "query",
                                                      "documents": [percolated(d) for d in documents]}},
-                                      {"term": {"enabled": True}}]}},
+                                      {"term": {"kind": QUERY}}]}},
+        "size": size,
+        "sort": [{"query_id": "asc"}],
+        "_source": False,
+        "track_total_hits": False,
+    }
+    if after is not None:
+        body["search_after"] = after
+    return body
+
+
+def subscribers_body(query_ids: list[str], *, size: int = PAGE_SIZE, after: list[Any] | None = None) -> dict[str, Any]:
+    """The enabled subscriptions of the given queries, paged by key: a plain keyword lookup, no percolation."""
+    body: dict[str, Any] = {
+        "query": {"bool": {"filter": [{"term": {"kind": SUBSCRIPTION}}, {"term": {"enabled": True}},
+                                      {"terms": {"query_id": query_ids}}]}},
         "size": size,
         "sort": [{"subscription": "asc"}],
-        "_source": ["subscription", "updates"],
+        "_source": ["subscription", "updates", "query_id"],
         "track_total_hits": False,
     }
     if after is not None:
@@ -109,16 +158,25 @@ class Match:
     slots: tuple[int, ...]  # positions in the percolated batch
 
 
-def matches_of(response: dict[str, Any], batch_size: int) -> list[Match]:
-    """The subscriptions (hits) of a percolate answer with the documents each matched. Pure."""
-    found = []
+def slots_of(response: dict[str, Any], batch_size: int) -> dict[str, tuple[int, ...]]:
+    """query id -> the positions of the documents it matched, from a percolate answer. Pure."""
+    found = {}
     for hit in response["hits"]["hits"]:
-        source = hit.get("_source") or {}
         slots = (hit.get("fields") or {}).get("_percolator_document_slot")
         if slots is None:  # the engine leaves the slot out when it percolated a single document
             slots = [0] if batch_size == 1 else []
-        found.append(Match(str(source.get("subscription", hit["_id"])), _true(source.get("updates")),
-                           tuple(int(s) for s in slots)))
+        found[str(hit["_id"]).removeprefix(QUERY_PREFIX)] = tuple(int(s) for s in slots)
+    return found
+
+
+def matches_of(response: dict[str, Any], slots: dict[str, tuple[int, ...]]) -> list[Match]:
+    """The subscriptions of a subscribers_body answer, each with the documents its query matched. Pure."""
+    found = []
+    for hit in response["hits"]["hits"]:
+        source = hit.get("_source") or {}
+        matched = slots.get(str(source.get("query_id")))
+        if matched is not None:
+            found.append(Match(str(source.get("subscription", hit["_id"])), _true(source.get("updates")), matched))
     return found
 
 
@@ -141,6 +199,23 @@ async def ensure_percolator_index(backend: SearchBackend, alias: str) -> None:
         await backend.put_mapping(index, percolator_properties())
     except SearchRequestError as exc:
         log.warning("could not update the mapping of %s in place: %s", index, exc)
+    await _migrate(backend, alias)
+
+
+async def _migrate(backend: SearchBackend, alias: str) -> None:
+    """Documents stored before queries were shared (a subscription with its own `query`, no `kind`) are written
+    again in the current shape, so they keep matching."""
+    index = percolator_index(alias)
+    attempted: set[str] = set()
+    while True:
+        response = await backend.search(index, {"query": {"bool": {"must_not": [{"exists": {"field": "kind"}}]}},
+                                                "size": MIGRATE_BATCH})
+        hits = [hit for hit in response["hits"]["hits"] if hit["_id"] not in attempted]
+        if not hits:
+            return
+        attempted.update(hit["_id"] for hit in hits)  # one the engine refuses again is not retried forever
+        await write_subscriptions(backend, alias, [(hit["_id"], hit["_source"]) for hit in hits])
+        log.info("percolator index %s: %d subscriptions stored again with shared queries", index, len(hits))
 
 
 async def write_subscriptions(backend: SearchBackend, alias: str,
@@ -154,7 +229,8 @@ async def write_subscriptions(backend: SearchBackend, alias: str,
     for item in response.get("items", []):
         (action, outcome), = item.items()
         status = int(outcome.get("status", 500))
-        if status >= 300 and not (action == "delete" and status == 404):
+        if status >= 300 and not (action == "delete" and status == 404) and not (action == "create" and
+                                                                                 status == 409):
             error = outcome.get("error", {})
             failed.append(f"{outcome.get('_id')}: {error.get('type', 'error')}: {error.get('reason', error)}")
     if failed:
@@ -171,7 +247,21 @@ async def percolate(backend: SearchBackend, alias: str, documents: list[dict[str
     while True:
         response = await backend.search(index, percolate_body(documents, after=after))
         hits = response["hits"]["hits"]
-        found += matches_of(response, len(documents))
+        slots = slots_of(response, len(documents))
+        if slots:
+            found += await _subscribers(backend, index, slots)
+        if len(hits) < PAGE_SIZE:
+            return found
+        after = hits[-1]["sort"]
+
+
+async def _subscribers(backend: SearchBackend, index: str, slots: dict[str, tuple[int, ...]]) -> list[Match]:
+    found: list[Match] = []
+    after: list[Any] | None = None
+    while True:
+        response = await backend.search(index, subscribers_body(sorted(slots), after=after))
+        hits = response["hits"]["hits"]
+        found += matches_of(response, slots)
         if len(hits) < PAGE_SIZE:
             return found
         after = hits[-1]["sort"]

@@ -117,6 +117,36 @@ def test_subscription_changes_take_effect_at_once(opensearch_server: SearchServe
     assert run(opensearch_server, body) == [["default/s"], [], ["default/s"], []]
 
 
+def test_shared_queries_alert_each_subscriber(opensearch_server: SearchServer) -> None:
+    """Subscriptions with the same query share one stored query: each enabled one alerts, a disabled one does not,
+    removing one leaves the others matching, and one stored the old way (its own query, before sharing) is
+    stored again by ensure_percolator_index and keeps matching."""
+    alias = unique_alias("alerts")
+    [document] = make_documents(1)
+    query = f"lang:{document['language']}"
+    subs = [subscription("a", query), subscription("b", query), subscription("off", query, enabled=False),
+            subscription("other", f"{query} AND zzzabsentword")]
+
+    async def body(backend: SearchBackend) -> list[list[str]]:
+        await ensure_percolator_index(backend, alias)
+        await write_subscriptions(backend, alias, [(s.key, subscription_document(s, compile_query(s.query)))
+                                                   for s in subs])
+        seen = [sorted(m.subscription for m in await percolate(backend, alias, [document]))]
+        stored = await backend.count(percolator_index(alias), {"term": {"kind": "query"}})
+        await write_subscriptions(backend, alias, [("default/a", None)])
+        seen.append(sorted(m.subscription for m in await percolate(backend, alias, [document])))
+        old = subscription("old", query)  # as session 9 stored it: one document with its own query, no kind
+        await backend.bulk([{"index": {"_index": percolator_index(alias), "_id": old.key}},
+                            subscription_document(old, compile_query(old.query))], refresh="wait_for")
+        await ensure_percolator_index(backend, alias)
+        seen.append(sorted(m.subscription for m in await percolate(backend, alias, [document])))
+        assert stored == 2  # four subscriptions, two distinct queries
+        assert await backend.count(percolator_index(alias), {"term": {"kind": "query"}}) == 2
+        return seen
+
+    assert run(opensearch_server, body) == [["default/a", "default/b"], ["default/b"], ["default/b", "default/old"]]
+
+
 # -- through the running pipeline ----------------------------------------------------------------------------------
 
 # The seed gold's alert examples in the query language (tests/fixtures/seed-article.gold.json, "alert_examples").

@@ -19,6 +19,9 @@ from connectors.elasticsearch.percolate import (
     percolate_body,
     percolator_index,
     percolator_index_body,
+    query_id,
+    slots_of,
+    subscribers_body,
     subscription_document,
     upsert_operations,
 )
@@ -95,25 +98,51 @@ def test_percolator_index_has_the_articles_mapping_and_the_subscription_fields()
     assert percolator_index("articles") == "articles-subscriptions"
 
 
-def test_percolate_body_filters_enabled_and_leaves_out_what_no_query_reads() -> None:
+def test_percolate_body_percolates_the_queries_and_leaves_out_what_no_query_reads() -> None:
     body = percolate_body([doc("a"), doc("b")])
-    [percolate, enabled] = body["query"]["bool"]["filter"]
+    [percolate, kind] = body["query"]["bool"]["filter"]
     assert percolate["percolate"]["field"] == "query"
     assert [d["id"] for d in percolate["percolate"]["documents"]] == ["a", "b"]
     assert all("text" not in d and "content_html" not in d for d in percolate["percolate"]["documents"])
-    assert enabled == {"term": {"enabled": True}}
-    assert body["sort"] == [{"subscription": "asc"}] and "search_after" not in body
-    assert percolate_body([doc("a")], after=["o/s"])["search_after"] == ["o/s"]
+    assert kind == {"term": {"kind": "query"}}
+    assert body["sort"] == [{"query_id": "asc"}] and "search_after" not in body and body["_source"] is False
+    assert percolate_body([doc("a")], after=["q1"])["search_after"] == ["q1"]
 
 
-def test_matches_of_reads_slots() -> None:
-    response = {"hits": {"hits": [
-        {"_id": "o/s1", "_source": {"subscription": "o/s1", "updates": False},
-         "fields": {"_percolator_document_slot": [0, 2]}},
-        {"_id": "o/s2", "_source": {"subscription": "o/s2", "updates": "true"}},
+def test_subscribers_body_asks_for_the_enabled_subscribers_of_the_hits() -> None:
+    body = subscribers_body(["q1", "q2"], after=["o/s"])
+    assert body["query"]["bool"]["filter"] == [{"term": {"kind": "subscription"}}, {"term": {"enabled": True}},
+                                               {"terms": {"query_id": ["q1", "q2"]}}]
+    assert body["sort"] == [{"subscription": "asc"}] and body["search_after"] == ["o/s"]
+
+
+def test_no_query_reads_what_the_percolator_leaves_out() -> None:
+    """The percolated documents lack the nested entities and topics: no compiled query may name them."""
+    from connectors.elasticsearch.percolate import UNSEARCHED_FIELDS
+    from connectors.elasticsearch.query_language import compile_query
+
+    for text in ('person:"Vladimir Putin" AND org:NATO', 'place:Rome OR entity:"Mario Draghi"',
+                 'topic:"politics" AND lang:it', 'source:example.org "peace talks" AND NOT (war OR truce)'):
+        compiled = str(compile_query(text))
+        assert "nested" not in compiled
+        assert not [field for field in UNSEARCHED_FIELDS if f"'{field}." in compiled or f"'{field}'" in compiled]
+
+
+def test_slots_and_matches_of_read_the_two_answers() -> None:
+    percolated = {"hits": {"hits": [
+        {"_id": "query:q1", "fields": {"_percolator_document_slot": [0, 2]}},
+        {"_id": "query:q2"},
     ]}}
-    assert matches_of(response, 3) == [Match("o/s1", False, (0, 2)), Match("o/s2", True, ())]
-    assert matches_of(response, 1)[1] == Match("o/s2", True, (0,))  # one document: the slot may be left out
+    assert slots_of(percolated, 3) == {"q1": (0, 2), "q2": ()}
+    assert slots_of(percolated, 1)["q2"] == (0,)  # one document: the slot may be left out
+    subscribers = {"hits": {"hits": [
+        {"_id": "o/s1", "_source": {"subscription": "o/s1", "updates": False, "query_id": "q1"}},
+        {"_id": "o/s2", "_source": {"subscription": "o/s2", "updates": "true", "query_id": "q1"}},
+        {"_id": "o/s3", "_source": {"subscription": "o/s3", "updates": "false", "query_id": "q2"}},
+        {"_id": "o/s4", "_source": {"subscription": "o/s4", "query_id": "q9"}},  # not among the hits: no match
+    ]}}
+    assert matches_of(subscribers, {"q1": (0, 2), "q2": (1,)}) == [
+        Match("o/s1", False, (0, 2)), Match("o/s2", True, (0, 2)), Match("o/s3", False, (1,))]
 
 
 def test_subscription_document_and_bulk_operations() -> None:
@@ -123,9 +152,16 @@ def test_subscription_document_and_bulk_operations() -> None:
     assert document == {"query": {"match_all": {}}, "subscription": "ann/s", "owner": "ann", "enabled": False,
                         "updates": True}
     assert "hidden" not in str(document)
-    assert upsert_operations("x", [("ann/s", document), ("ann/t", None)]) == [
-        {"index": {"_index": "x-subscriptions", "_id": "ann/s"}}, document,
-        {"delete": {"_index": "x-subscriptions", "_id": "ann/t"}}]
+    qid = query_id({"match_all": {}})
+    stored = {"subscription": "ann/s", "owner": "ann", "enabled": False, "updates": True, "kind": "subscription",
+              "query_id": qid}
+    assert upsert_operations("x", [("ann/s", document), ("ann/t", None), ("bob/u", {**document, "owner": "bob"})]) == [
+        {"create": {"_index": "x-subscriptions", "_id": f"query:{qid}"}},
+        {"query": {"match_all": {}}, "kind": "query", "query_id": qid},
+        {"index": {"_index": "x-subscriptions", "_id": "ann/s"}}, stored,
+        {"delete": {"_index": "x-subscriptions", "_id": "ann/t"}},
+        {"index": {"_index": "x-subscriptions", "_id": "bob/u"}}, {**stored, "owner": "bob"}]  # the query once
+    assert query_id({"a": 1, "b": [2]}) == query_id({"b": [2], "a": 1}) != query_id({"a": 2, "b": [2]})
 
 
 # -- the subscription store's pure parts --------------------------------------------------------------------------
@@ -253,3 +289,25 @@ def test_api_add_refuses_bad_input(tmp_path: Path) -> None:
     assert "e-mail" in answers[3][1]["error"]
     assert "slack must be" in answers[4][1]["error"]
     assert "JSON" in answers[5][1]["error"]
+
+
+# -- the delivery topics are bootstrap's ----------------------------------------------------------------------------
+
+def test_bootstrap_creates_the_delivery_topics(tmp_path: Path) -> None:
+    """Delivery creates no topic itself: a worker recovering a table whose changelog is missing would stall, and two
+    places deciding retention drift apart. Bootstrap's list holds them, the changelogs compacted."""
+    from newsdesk.bootstrap import changelog, topic_configs
+    from newsdesk.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, topic_prefix="x.", app_id="newsdesk-x")
+    configs = topic_configs(settings)
+    for name in ("x.alerts", "x.alerts.dead", "x.newsdesk.subscriptions", "newsdesk-x-alert-deliveries-changelog",
+                 "newsdesk-x-alert-history-changelog"):
+        assert name in configs, name
+    assert configs["x.alerts.dead"]["cleanup.policy"] == "delete"
+    for table in ("alert-deliveries", "alert-history"):
+        assert configs[changelog(settings, table)]["cleanup.policy"] == "compact"
+    import streams.delivery_status as status
+    assert changelog(settings, status.HISTORY_TABLE) == status.history_topic(settings.app_id)
+    delivery = Path(__file__).parents[2] / "streams" / "delivery.py"
+    assert "create_topics" not in delivery.read_text()  # one place creates topics
