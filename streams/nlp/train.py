@@ -3,6 +3,7 @@
     python -m streams.nlp.train it [--with-dev] [--epochs N] [--seed S]   # train, ship to streams/nlp/data/it_news
     python -m streams.nlp.train it --cv 3 [--with-dev]                     # cross-validate the variants instead
     python -m streams.nlp.train it --speed                                 # docs/s against en_core_web_sm
+    python -m streams.nlp.train it --silver 0.25 [--no-news] --out DIR     # learning curve: + silver documents
 
 Corpus: streams/nlp/training/it/news-*.jsonl, lines {"id", "title", "text"} with inline marks `[[surface|TYPE]]`
 (offsets are computed here, into title + "\\n\\n" + text, the string the annotator reads). `--with-dev` adds the
@@ -64,17 +65,35 @@ def parse_marked(line: str, language: str) -> GoldDocument:
     return GoldDocument(raw["id"], language, "dev", title, text, tuple(title_spans + text_spans))
 
 
-def corpus(language: str, with_dev: bool = False) -> list[GoldDocument]:
-    """The marked news files, plus the gold dev split if asked; never the held-out split."""
+def corpus(language: str, with_dev: bool = False, silver_share: float = 0.0, news: bool = True,
+           silver_from: Path | None = None) -> list[GoldDocument]:
+    """The marked news files (unless `news` is False), plus a share of the silver documents and the gold dev
+    split if asked; never the held-out split."""
     documents = []
-    for path in sorted((TRAINING / language).glob("news-*.jsonl")):
+    for path in sorted((TRAINING / language).glob("news-*.jsonl")) if news else []:
         lines = path.read_text(encoding="utf-8").splitlines()
         documents += [parse_marked(line, language) for line in lines if line.strip()]
+    documents += silver(language, silver_share, silver_from)
     if with_dev:
         lines = (GOLD / f"{language}.jsonl").read_text(encoding="utf-8").splitlines()
         gold = [json.loads(line) for line in lines if line.strip()]
         documents += [_gold_document(raw) for raw in gold if raw["split"] == "dev"]
     return documents
+
+
+def silver(language: str, share: float, directory: Path | None = None) -> list[GoldDocument]:
+    """`share` (0-1) of the silver documents of training/<lang>/silver-*.jsonl (built by
+    training/<lang>/build_silver.py, see streams/nlp/silver.py): a fixed shuffle, so a smaller share is a subset
+    of a larger one."""
+    if share <= 0:
+        return []
+    documents = []
+    for path in sorted((directory or TRAINING / language).glob("silver-*.jsonl")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        documents += [_gold_document(json.loads(line)) for line in lines if line.strip()]
+    documents.sort(key=lambda d: d.id)
+    random.Random(0).shuffle(documents)
+    return documents[:round(min(share, 1.0) * len(documents))]
 
 
 def _gold_document(raw: dict) -> GoldDocument:
@@ -216,17 +235,26 @@ def cross_validate(documents: list[GoldDocument], folds: int, epochs: int, seed:
         print(_line(variant, score(ordered, predicted[variant])))
 
 
-def ship(model: Path, language: str, variant: str, documents: int, seed: int, target: Path) -> Path:
+def ship(model: Path, language: str, variant: str, documents: int, seed: int, target: Path,
+         silver_documents: int = 0) -> Path:
     """Write the pipeline as package data (streams/nlp/data/<lang>_news), metadata saying what it is. The guard is
     not saved (models.py adds it at load time), so plain spaCy can load the directory."""
     nlp = assemble(model, language, variant.replace("+guard", ""))
+    sources = [{"name": "newsdesk training corpus", "license": "Apache-2.0"}]
+    silver_note = ""
+    if silver_documents:
+        silver_note = (f" ({silver_documents} of them silver-labelled UD Italian MarkIT text, CC BY 4.0, "
+                       f"see streams/nlp/training/{language}/silver-markit.NOTICE)")
+        sources.append({"name": "UD Italian MarkIT (train and dev text, labelled by machine)",
+                        "url": "https://github.com/UniversalDependencies/UD_Italian-MarkIT", "license": "CC BY 4.0"})
     nlp.meta.update({
         "name": "news", "version": "0.1.0", "license": "Apache-2.0", "author": "newsdesk",
         "description": f"newsdesk's own {language} NER ({' -> '.join(nlp.pipe_names)}), trained with "
                       f"`python -m streams.nlp.train {' '.join(sys.argv[1:])}` on {documents} news-style articles "
                       f"the project wrote (streams/nlp/training/{language}/ and the dev split of "
-                      f"tests/fixtures/ner/{language}.jsonl if asked), seed {seed}. Labels PER, ORG, LOC, MISC.",
-        "sources": [{"name": "newsdesk training corpus", "license": "Apache-2.0"}],
+                      f"tests/fixtures/ner/{language}.jsonl if asked){silver_note}, seed {seed}. "
+                      f"Labels PER, ORG, LOC, MISC.",
+        "sources": sources,
     })
     if target.exists():
         shutil.rmtree(target)
@@ -267,6 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--with-dev", action="store_true", help="also train on the dev split of the gold set")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--silver", type=float, default=0.0, metavar="SHARE",
+                        help="also train on this share (0-1) of the silver documents (training/<lang>/silver-*.jsonl)")
+    parser.add_argument("--silver-from", type=Path, metavar="DIR", help="read silver-*.jsonl from DIR instead")
+    parser.add_argument("--no-news", action="store_true", help="leave out the project's news articles")
     parser.add_argument("--variant", choices=VARIANTS, default="rules+ner+guard", help="what to ship")
     parser.add_argument("--out", type=Path, help="where to write the pipeline; default streams/nlp/data/<lang>_news")
     parser.add_argument("--cv", type=int, metavar="K", help="cross-validate the variants over K folds; ship nothing")
@@ -276,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.speed:
         speed(args.language)
         return 0
-    documents = corpus(args.language, args.with_dev)
+    documents = corpus(args.language, args.with_dev, args.silver, not args.no_news, args.silver_from)
     bad = problems(documents)
     if bad:
         print("corpus problems:\n  " + "\n  ".join(bad), file=sys.stderr)
@@ -298,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for variant in VARIANTS:
                 print(_line(variant, score(dev, predict(assemble(model, args.language, variant), dev, variant))))
         target = ship(model, args.language, args.variant, len(documents), args.seed,
-                      args.out or DATA / f"{args.language}_news")
+                      args.out or DATA / f"{args.language}_news", sum(d.id.startswith("silver-") for d in documents))
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
     print(f"shipped {target} ({size / 1e6:.1f} MB)")
     return 0

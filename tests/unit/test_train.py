@@ -7,7 +7,8 @@ from spacy.tokens import Span
 
 from streams.nlp import models
 from streams.nlp.evaluate import load, problems
-from streams.nlp.train import GOLD, assemble, blank, corpus, parse_marked, rules, to_docbin, unmark
+from streams.nlp.silver import CORPORA, REAL, detokenise, normalised, test_sentences
+from streams.nlp.train import GOLD, TRAINING, assemble, blank, corpus, parse_marked, rules, silver, to_docbin, unmark
 
 
 def test_unmark_gives_plain_text_and_offsets() -> None:
@@ -89,3 +90,46 @@ def test_assemble_adds_the_ruler_only_for_the_rules_variant(tmp_path) -> None:  
     nlp.to_disk(tmp_path)
     assert assemble(tmp_path, "it", "ner").pipe_names == ["ner"]
     assert assemble(tmp_path, "it", "rules+ner").pipe_names == ["entity_ruler", "ner"]
+
+
+def test_silver_documents_are_well_formed_and_a_smaller_share_is_a_subset() -> None:
+    documents = silver("it", 1.0)
+    assert len(documents) >= 500 and not problems(documents)
+    assert {d.id for d in silver("it", 0.25)} < {d.id for d in documents}
+    assert len(corpus("it", silver_share=1.0, news=False)) == len(documents)
+    assert corpus("it") == corpus("it", silver_share=0.0)
+
+
+def test_no_training_sentence_is_a_sentence_of_a_real_text_test_set() -> None:
+    """Europarl (it/en/es/de) and PUD (Italian # text and # text_en, English UNER) are test sets: no sentence of
+    them may be in the training data, by exact match or by normalised match (letters and digits, lowercase)."""
+    banned = test_sentences()  # the source files if present, and always tests/fixtures/ner-real
+    assert len(banned) >= (5000 if CORPORA.exists() else 1500)
+    raw_test = "\n".join(path.read_text(encoding="utf-8") for path in sorted(REAL.glob("*.jsonl")))
+    documents = corpus("it", silver_share=1.0)
+    leaked = []
+    for document in documents:
+        for sentence in re.split(r"(?<=[.!?»])\s+", document.body):
+            sentence = sentence.strip()
+            if len(sentence) < 25:  # "Grazie.", "Signor Presidente," occur everywhere
+                continue
+            if normalised(sentence) in banned or sentence in raw_test:
+                leaked.append(f"{document.id}: {sentence[:60]}")
+    assert not leaked
+    assert not list(TRAINING.glob("it/*pud*")) and not list(TRAINING.glob("it/*europarl*"))
+
+
+def test_ud_text_is_detokenised_like_news() -> None:
+    assert detokenise('A questo proposito N. Bobbio in " Dialogo " ( Roma-Bari , 2001 ) dice dell\' uso .') == (
+        'A questo proposito N. Bobbio in "Dialogo" (Roma-Bari, 2001) dice dell\'uso.')
+    assert normalised("Il Parlamento , oggi .") == normalised("il parlamento, oggi.") == "ilparlamentooggi"
+
+
+def test_strict_silver_filter_flags_single_word_labels_no_gazetteer_confirms() -> None:
+    from streams.nlp.evaluate import Span as GoldSpan
+    from streams.nlp.silver import dubious
+
+    assert dubious(GoldSpan("LOC", 0, 11, "Shakespeare")) and dubious(GoldSpan("ORG", 0, 5, "Kafka"))
+    assert dubious(GoldSpan("ORG", 0, 18, "Lingua Italiana di"))
+    assert not any(dubious(GoldSpan(t, 0, len(x), x)) for t, x in (
+        ("LOC", "Mosca"), ("LOC", "Sicilia"), ("ORG", "UE"), ("PER", "Pascoli"), ("ORG", "Unione europea")))
