@@ -130,7 +130,10 @@ class Settings(BaseSettings):
     kafka_session_timeout_s: float = Field(default=15.0, ge=6.0, le=300.0)
     web_port: int = 6066
     web_enabled: bool = False
-    # The worker serves /metrics (Prometheus), /health/live and /health/ready on 127.0.0.1 at this port (0: off).
+    # The worker serves /metrics (Prometheus), /health/live and /health/ready at this address and port (0: off).
+    # Loopback by default; a container whose Prometheus scrapes it over the network sets 0.0.0.0 (no secret is
+    # served there: labels never carry a URL or an article id).
+    metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9108, ge=0, le=65535)
     log_level: str = "info"
     # JSON lines when stderr is not a terminal, short lines on one; "json" or "console" force one (newsdesk/logs.py).

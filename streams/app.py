@@ -35,7 +35,7 @@ from connectors.rss.shared_registry import SharedFeedRegistry
 from newsdesk.observability import metrics
 from newsdesk.observability.server import MetricsServer
 from newsdesk.settings import load
-from streams import log_limits
+from streams import log_limits, seek_uncommitted_quirk
 from streams.nlp.annotate import Document
 from streams.nlp.models import spec_for
 from streams.nlp.pool import AnnotatorPool, annotate_each
@@ -66,6 +66,8 @@ app = faust.App(
     producer_linger=settings.kafka_linger_ms / 1000,
 )
 
+seek_uncommitted_quirk.install()  # records thrown away in a rebalance are fetched again, committed or not
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -91,7 +93,9 @@ async def dead_letter(stage: str, event: faust.EventT, error: str) -> None:
     message = event.message
     value = message.value if isinstance(message.value, bytes) else str(message.value).encode()
     key = message.key.decode(errors="replace") if isinstance(message.key, bytes) else None
-    log.error("%s: dead-lettering %s[%s]@%s: %s", stage, message.topic, message.partition, message.offset, error)
+    log.error("%s: dead-lettering %s[%s]@%s: %s", stage, message.topic, message.partition, message.offset, error,
+              extra={"article_id": key, "stage": stage, "topic": message.topic, "partition": message.partition,
+                     "offset": message.offset})
     record = DeadLetter(stage=stage, error=error, topic=message.topic, partition=message.partition,
                         offset=message.offset, key=key, payload=value.decode(errors="replace"),
                         failed_at=datetime.now(UTC))
@@ -476,7 +480,7 @@ async def rebalance_complete(app: faust.App, **kwargs: Any) -> None:
 async def serve_metrics() -> None:
     global _metrics_server
     if settings.metrics_port and _metrics_server is None:
-        _metrics_server = MetricsServer("127.0.0.1", settings.metrics_port, readiness)
+        _metrics_server = MetricsServer(settings.metrics_host, settings.metrics_port, readiness)
         await _metrics_server.start()
 
 
@@ -515,4 +519,15 @@ async def close_resources(app: faust.App, **kwargs: Any) -> None:
 
 
 def main() -> None:
+    """The worker logs like every newsdesk process (newsdesk/logs.py): Faust's worker replaces the root handlers
+    when it starts, so it is given the same handler to install; in JSON mode its banner, a text table on stdout
+    that would break the one-event-per-line rule, is left out (`--quiet`)."""
+    import sys
+
+    from newsdesk import logs
+
+    chosen = logs.setup(settings.log_level, settings.log_format)  # for what is logged before the worker starts
+    app.conf.logging_config = logs.dict_config(settings.log_level, settings.log_format)
+    if chosen == "json" and not {"-q", "--quiet"} & set(sys.argv[1:]):
+        sys.argv.insert(1, "--quiet")
     app.main()
