@@ -137,20 +137,9 @@ ADD_RESOLVE_TIMEOUT_S = 3.0
 def _url_problem(url: str) -> str | None:
     """Why `url` cannot be a feed's address, or None. Checked here so that a typo is said at once, not found
     later as a feed that fails on every poll."""
-    from urllib.parse import urlsplit
+    from connectors.net.urls import http_url_problem
 
-    if any(c.isspace() or not c.isprintable() for c in url):
-        return "it contains a space or a control character (escape a space as %20)"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises on a port that is not a number in 0-65535)
-    except ValueError as exc:
-        return f"malformed ({exc})"
-    if parts.scheme not in ("http", "https"):
-        return "not an http(s) URL"
-    if not parts.hostname:
-        return "no host"
-    return None
+    return http_url_problem(url)
 
 
 def _resolve_all(hosts: set[tuple[str, int]], timeout_s: float) -> dict[tuple[str, int], list[str]]:

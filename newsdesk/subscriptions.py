@@ -68,14 +68,14 @@ async def check_url(url: str, kind: str, *, allow_private: bool) -> str:
     """A webhook or Slack URL: http(s), and its host resolves to public addresses only (the feeds' address
     guard), unless private addresses are allowed (NEWSDESK_ALLOW_PRIVATE_ADDRESSES=1)."""
     from connectors.net.addresses import BlockedAddressError, GuardedBackend
+    from connectors.net.urls import http_url_problem
 
+    problem = http_url_problem(url)
+    if problem:
+        raise SubscriptionError(f"--{kind}: {problem}: {shown_url(url)}")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SubscriptionError(f"--{kind}: not an http(s) URL: {shown_url(url)}")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise SubscriptionError(f"--{kind}: bad port in {shown_url(url)}") from None
+    assert parts.hostname is not None  # checked above
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     guard = GuardedBackend(allow_private=allow_private, purpose=f"{kind} URLs")
     try:
         await guard.resolve(parts.hostname, port, timeout=10)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from connectors.net.urls import http_url_problem
 from streams.records import Alert, Channel, Subscription
 
 
@@ -78,13 +79,5 @@ def describe(channel: Channel) -> str:
 
 def check_http_url(target: str) -> str | None:
     """An absolute http(s) URL with a host (the address guard vets where it leads when connecting)."""
-    try:
-        parts = urlsplit(target)
-        parts.port  # noqa: B018 -- raises ValueError for a bad port
-    except ValueError as exc:
-        return f"not a valid URL: {exc}"
-    if parts.scheme not in ("http", "https"):
-        return "the URL must start with http:// or https://"
-    if not parts.hostname:
-        return "the URL has no host"
-    return None
+    problem = http_url_problem(target)
+    return f"not a usable URL: {problem}" if problem else None
