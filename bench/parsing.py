@@ -1,7 +1,7 @@
 """Feed parsing throughput: newsdesk's parse_feed against plain feedparser.parse on the same bytes.
 
-    /work/venv-try/bin/python bench/parsing.py            # or .venv/bin/python bench/parsing.py
-    /work/venv-try/bin/python bench/parsing.py --items 100 --repeat 7
+    .venv/bin/python bench/parsing.py            # or .venv/bin/python bench/parsing.py
+    .venv/bin/python bench/parsing.py --items 100 --repeat 7
 
 1. Generates (seeded, deterministic) a realistic RSS 2.0 feed of --items items, each with a ~300-character
    <description> and a full <content:encoded> article of ~3-5 KB HTML: paragraphs, inline markup, links with

