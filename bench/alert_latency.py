@@ -32,7 +32,9 @@ import argparse
 import json
 import random
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -46,6 +48,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import psutil  # noqa: E402
 from alerts_matching import _zipf  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
 from pipeline_throughput import (  # noqa: E402
@@ -220,6 +223,18 @@ def pairs(pipelines: dict[str, Pipeline], producer: KafkaProducer, counter: Topi
     return b_rates
 
 
+def start_delivery_worker(pipeline: Pipeline) -> subprocess.Popen[bytes]:
+    """`NEWSDESK_STAGES='["deliver"]' newsdesk worker` beside the pipeline's `up`, as README "Settings" says."""
+    log_path = pipeline.data_dir / "delivery-worker.log"
+    env = {**pipeline.env, "NEWSDESK_STAGES": json.dumps(["deliver"]), "NEWSDESK_METRICS_PORT": "0"}
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "newsdesk.cli", "worker"], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    wait_until(lambda: "Ready" in log_path.read_text(errors="replace"), 120, "the delivery worker to be ready")
+    print("B: delivery worker ready", flush=True)
+    return process
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscriptions", type=int, default=10_000)
@@ -231,6 +246,8 @@ def main() -> int:
     parser.add_argument("--latency-rate", type=float, default=0.0, help="articles/s (default: half B's median)")
     parser.add_argument("--max-share", type=float, default=0.05,
                         help="names and words in more than this share of the articles are not followed")
+    parser.add_argument("--separate-delivery", action="store_true",
+                        help="B delivers alerts in a worker of its own (stage deliver), not in up's worker")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args()
@@ -242,6 +259,9 @@ def main() -> int:
     dirs = [Path(tempfile.mkdtemp(prefix="bench-alert-latency-")) for _ in range(2)]
     a = Pipeline(dirs[0], args.nlp_workers, indexing=True, extra_env=env)
     b = Pipeline(dirs[1], args.nlp_workers, indexing=True, engines=a, prefix=B_PREFIX, extra_env=env)
+    if args.separate_delivery:
+        b.env["NEWSDESK_STAGES"] = json.dumps(["poll", "annotate", "index"])
+    delivery: subprocess.Popen[bytes] | None = None
     pipelines = {"A": a, "B": b}
     lines = [f"command: bench/alert_latency.py {' '.join(sys.argv[1:])}",
              f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"]
@@ -252,6 +272,8 @@ def main() -> int:
         print(f"A ready in {a.wait_ready(600):.1f}s", flush=True)
         b.start()
         print(f"B ready in {b.wait_ready(600):.1f}s", flush=True)
+        if args.separate_delivery:
+            delivery = start_delivery_worker(b)
         producer = KafkaProducer(bootstrap_servers=a.bootstrap, acks="all", linger_ms=5,
                                  max_request_size=16 * 1024 * 1024)
         counter = TopicCounter(a.bootstrap)
@@ -293,6 +315,14 @@ def main() -> int:
             print(f"--- {name} log ---\n{interesting_log_lines(pipeline.log())}", flush=True)
         raise
     finally:
+        if delivery is not None:
+            delivery_cpu = psutil.Process(delivery.pid).cpu_times()
+            print(f"B's delivery worker used {delivery_cpu.user + delivery_cpu.system:.0f} s of CPU", flush=True)
+            delivery.send_signal(signal.SIGTERM)
+            try:
+                delivery.wait(60)
+            except subprocess.TimeoutExpired:
+                delivery.kill()
         if producer is not None:
             producer.close(timeout=10)
         if counter is not None:

@@ -146,7 +146,7 @@ def startup(args: argparse.Namespace) -> list[str]:
     for number in range(1, args.starts + 1):
         data_dir = Path(tempfile.mkdtemp(prefix="newsdesk-engines-"))
         pipeline = Pipeline(data_dir, nlp_workers=2, indexing=True)
-        pipeline.env["NEWSDESK_STAGES"] = '["poll", "annotate", "index"]'  # the default: every stage
+        pipeline.env["NEWSDESK_STAGES"] = '["poll", "annotate", "index", "deliver"]'  # the default: every stage
         try:
             for phase in ("fresh data dir", "restart, same data dir"):
                 pipeline.start()

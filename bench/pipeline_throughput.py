@@ -308,8 +308,9 @@ class Pipeline:
             "NEWSDESK_SAMPLES_PORT": "0",
             "NEWSDESK_NLP_WORKERS": str(nlp_workers),
             "NEWSDESK_API_PORT": str(free_port()),  # off the shared default port
-            # The measure is Kafka -> annotate -> Kafka; --with-index adds the index stage.
-            "NEWSDESK_STAGES": json.dumps(["poll", "annotate", "index"] if indexing else ["poll", "annotate"]),
+            # The measure is Kafka -> annotate -> Kafka; --with-index adds the index stage (and delivery).
+            "NEWSDESK_STAGES": json.dumps(["poll", "annotate", "index", "deliver"] if indexing
+                                          else ["poll", "annotate"]),
         }
         for name in ("NEWSDESK_KAFKA_BOOTSTRAP", "NEWSDESK_ELASTICSEARCH_URL", "NEWSDESK_SEARCH_ENGINE",
                      "NEWSDESK_CONFIG", "NEWSDESK_TOPIC_PREFIX", "NEWSDESK_INDEX_ALIAS", "NEWSDESK_APP_ID"):

@@ -22,7 +22,12 @@ steady load can, which is what this script is for (issue 18).
    the check does not depend on what the index stores besides the id and the title.
 5. Summary: memory per role after the WARMUP_S warm-up, its max and its end, and the least-squares slope
    (MiB/hour) over the samples after the warm-up; open files; lag max and end; errors by logger and event;
-   the consistency check. The work dir (up's log, the CSV) is kept; the engines' data is deleted.
+   the consistency check.
+6. A JVM's resident memory grows while its heap expands toward -Xmx, leak or not, so the JVMs are also read
+   from the inside (`jstat -gc`): old-generation use at every sample, and the live heap after a forced full
+   collection (`jcmd <pid> GC.run`) once at the end of the warm-up and once at the end of the soak. A live heap
+   that grows between those two is a leak; resident memory that grows with a flat live heap is heap fill.
+   The work dir (up's log, the CSV) is kept; the engines' data is deleted.
 
 The machine is shared: a slope is only meaningful over the run's length, and a few MiB/hour is noise on a JVM.
 Results go to docs/reliability.md ("Soak").
@@ -77,6 +82,7 @@ HANG_S = 25.0
 WARMUP_S = 300.0
 DRAIN_TIMEOUT_S = 900.0
 ROLES = ("newsdesk up", "newsdesk api", "faust worker", "nlp pool", "kafka JVM", "opensearch JVM")
+JVM_ROLES = tuple(role for role in ROLES if role.endswith("JVM"))
 LEVELS = {"warning", "error", "critical", "exception"}
 
 
@@ -280,6 +286,29 @@ def by_role(pipeline: Pipeline) -> tuple[dict[str, float], dict[str, int], dict[
     return memory, fds, pids
 
 
+def jvm_heap_mib(pid: int, collect: bool = False) -> tuple[float, float] | None:
+    """(heap used, old generation used) in MiB from `jstat -gc`, after a full collection when `collect`."""
+    try:
+        if collect:
+            subprocess.run(["jcmd", str(pid), "GC.run"], capture_output=True, timeout=60, check=True)
+        result = subprocess.run(["jstat", "-gc", str(pid)], capture_output=True, text=True, timeout=60, check=True)
+        header, values = result.stdout.split("\n")[:2]
+        gc = {name: float(value) for name, value in zip(header.split(), values.split(), strict=False)
+              if value != "-"}  # a column the collector in use does not have
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    used_kib = gc["S0U"] + gc["S1U"] + gc["EU"] + gc["OU"]
+    return used_kib / 1024, gc["OU"] / 1024
+
+
+def jvm_heaps(pipeline: Pipeline, collect: bool = False) -> dict[str, tuple[float, float]]:
+    heaps: dict[str, tuple[float, float]] = {}
+    for role, processes in processes_by_role(pipeline).items():
+        if role.endswith("JVM") and processes and (heap := jvm_heap_mib(processes[0].pid, collect)):
+            heaps[role] = heap
+    return heaps
+
+
 def status(pipeline: Pipeline) -> tuple[dict[str, int], float, str]:
     """Lag per topic from `newsdesk status --json`, the seconds the command took, and an error if any."""
     started = time.monotonic()
@@ -338,17 +367,20 @@ class Sample:
     indexed: int | None
     warnings: int
     note: str = ""
+    old_gen: dict[str, float] = field(default_factory=dict)
 
 
 def write_csv(path: Path, samples: list[Sample], topics: list[str]) -> None:
     with open(path, "w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["elapsed_s", *(f"rss_mib {r}" for r in ROLES), *(f"fds {r}" for r in ROLES),
-                         *(f"lag {t}" for t in topics), "status_s", "indexed", "warnings_errors", "note"])
+                         *(f"lag {t}" for t in topics), "status_s", "indexed", "warnings_errors", "note",
+                         *(f"old_gen_mib {r}" for r in JVM_ROLES)])
         for s in samples:
             writer.writerow([f"{s.elapsed_s:.0f}", *(f"{s.memory.get(r, 0):.1f}" for r in ROLES),
                              *(s.fds.get(r, "") for r in ROLES), *(s.lag.get(t, "") for t in topics),
-                             f"{s.status_s:.1f}", s.indexed if s.indexed is not None else "", s.warnings, s.note])
+                             f"{s.status_s:.1f}", s.indexed if s.indexed is not None else "", s.warnings, s.note,
+                             *(f"{s.old_gen[r]:.1f}" if r in s.old_gen else "" for r in JVM_ROLES)])
 
 
 def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
@@ -476,6 +508,7 @@ def run(args: argparse.Namespace) -> int:
         logs.read()  # start-up's lines are not the soak's
         started = time.monotonic()
         pids_seen: dict[str, tuple[int, ...]] = {}
+        live_at_warmup: dict[str, tuple[float, float]] | None = None
         restarts: Counter[str] = Counter()
         while (elapsed := time.monotonic() - started) < args.hours * 3600:
             if not pipeline.alive():
@@ -497,16 +530,23 @@ def run(args: argparse.Namespace) -> int:
                 indexed = pipeline.es_count()
             except Exception as exc:  # an engine down is one of the states sampled
                 notes.append(f"count: {type(exc).__name__}")
-            sample = Sample(elapsed, memory, fds, lag, status_s, indexed, logs.read(), "; ".join(notes))
+            if live_at_warmup is None and elapsed >= WARMUP_S:
+                live_at_warmup = jvm_heaps(pipeline, collect=True)
+                print("live heap after a full GC, end of warm-up (MiB): " + ", ".join(
+                    f"{role} {used:.0f}" for role, (used, _) in live_at_warmup.items()), flush=True)
+            old_gen = {role: old for role, (_, old) in jvm_heaps(pipeline).items()}
+            sample = Sample(elapsed, memory, fds, lag, status_s, indexed, logs.read(), "; ".join(notes), old_gen)
             samples.append(sample)
             write_csv(csv_path, samples, topics)
             print(f"{elapsed / 60:5.1f} min: indexed {indexed}, lag {sum(lag.values()) if lag else '?'} "
                   f"({', '.join(f'{t} {n}' for t, n in lag.items())}; status {status_s:.1f} s), warn/err "
                   f"{sample.warnings}, RSS MiB " + ", ".join(f"{r} {memory[r]:.0f}" for r in ROLES if r in memory)
                   + ", fds " + ", ".join(f"{r} {fds[r]}" for r in ROLES if r in fds)
+                  + ", old gen MiB " + ", ".join(f"{r} {v:.0f}" for r, v in old_gen.items())
                   + (f" [{sample.note}]" if sample.note else ""), flush=True)
             time.sleep(max(0.0, args.sample_s - (time.monotonic() - started) % args.sample_s))
         soak_s = time.monotonic() - started
+        live_at_end = jvm_heaps(pipeline, collect=True)
         newsroom.halt.set()
         site.failing = False
         print(f"\nsoak over after {soak_s / 60:.1f} min; the feeds stop changing and failing, waiting for the "
@@ -526,6 +566,9 @@ def run(args: argparse.Namespace) -> int:
               f"{args.feeds * ITEMS}, added {newsroom.added}), revised {newsroom.revised}; feed server "
               f"{dict(site.stats)}")
         print(summary(samples, topics, WARMUP_S))
+        print("\nJVM live heap after a full GC (MiB), end of warm-up -> end of soak: " + ", ".join(
+            f"{role} {(live_at_warmup or {}).get(role, (float('nan'), 0))[0]:.0f} -> {used:.0f}"
+            for role, (used, _) in live_at_end.items()))
         print(f"\nrestarts seen (pid changes): {dict(restarts) or 'none'}; `up` alive at the end: {pipeline.alive()}")
         print(f"warning/error lines in `up`'s log during the soak and drain: {sum(logs.total.values())}; top 10:")
         for key, count in logs.total.most_common(10):

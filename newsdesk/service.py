@@ -8,6 +8,7 @@ and SIGHUP stop them in reverse order, so the worker commits while the engines a
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import signal
@@ -46,10 +47,24 @@ def engine_hint(settings: Settings) -> dict[str, str]:
     return {"NEWSDESK_SEARCH_ENGINE": "opensearch"} if not settings.elasticsearch_url else {}
 
 
-def worker_service(settings: Settings) -> Service:
-    argv = [sys.executable, "-m", "streams.worker", "worker", "--loglevel", settings.log_level, *web_args(settings)]
-    return Service("faust-worker", lambda: Child("faust-worker", argv, env=child_env(settings)),
-                   stop_timeout_s=WORKER_STOP_TIMEOUT_S)
+def worker_service(settings: Settings, name: str = "faust-worker", env: dict[str, str] | None = None,
+                   web: bool = True) -> Service:
+    argv = [sys.executable, "-m", "streams.worker", "worker", "--loglevel", settings.log_level,
+            *(web_args(settings) if web else ["--without-web"])]
+    return Service(name, lambda: Child(name, argv, env={**child_env(settings), **(env or {})}),
+                   stop_timeout_s=WORKER_STOP_TIMEOUT_S, needs=("kafka",))  # "kafka": the embedded one, if any
+
+
+def worker_services(settings: Settings) -> list[Service]:
+    """The worker; with NEWSDESK_DELIVERY_WORKER, two in one consumer group: every stage but delivery, and a
+    delivery worker (no NLP models loaded, its own metrics port, no Faust web)."""
+    if not settings.delivery_worker or "deliver" not in settings.stages or settings.stages == ["deliver"]:
+        return [worker_service(settings)]
+    others = [stage for stage in settings.stages if stage != "deliver"]
+    return [worker_service(settings, env={"NEWSDESK_STAGES": json.dumps(others)}),
+            worker_service(settings, "delivery-worker", web=False,
+                           env={"NEWSDESK_STAGES": json.dumps(["deliver"]),
+                                "NEWSDESK_METRICS_PORT": str(settings.delivery_metrics_port)})]
 
 
 def api_service(settings: Settings) -> Service:
@@ -120,7 +135,8 @@ def run(settings: Settings, *, with_samples: bool) -> int:
             samples.start()
         if settings.api_port:
             supervisor.start(api_service(settings))
-        supervisor.start(worker_service(settings))
+        for worker in worker_services(settings):
+            supervisor.start(worker)
         log.info("newsdesk is running: kafka %s, search %s, data in %s", settings.bootstrap,
                  settings.es_url if not settings.elasticsearch_url else "(cluster)", settings.data_dir)
         supervisor.watch()

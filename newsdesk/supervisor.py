@@ -55,6 +55,8 @@ class _Running:
 
 
 class Supervisor:
+    STOP_WITHOUT_NEEDS_S = 10.0
+
     def __init__(self, stop: threading.Event) -> None:
         self.stop_event = stop
         self.running: list[_Running] = []
@@ -97,6 +99,21 @@ class Supervisor:
             for entry in self.running:
                 self._check(entry)
 
+    def _stop_timeout(self, entry: _Running) -> float:
+        """A child whose needs are down cannot finish cleanly (a worker's commits and flushes wait on Kafka until
+        their own timeouts): waiting its full stop timeout would only delay the stop. What it did not commit is
+        done again at the next start (at-least-once; the index absorbs repeats by article id)."""
+        timeout = entry.service.stop_timeout_s
+        down = [other.service.name for other in self.running
+                if other.service.name in entry.service.needs and (other.restart_at is not None
+                                                                 or not other.child.running())]
+        if down and timeout > self.STOP_WITHOUT_NEEDS_S:
+            log.warning("%s: %s down, so it cannot commit its work; it gets %.0fs to stop instead of %.0fs, and "
+                        "redoes what it did not commit at the next start", entry.service.name, " and ".join(down),
+                        self.STOP_WITHOUT_NEEDS_S, timeout, extra={"service": entry.service.name})
+            timeout = self.STOP_WITHOUT_NEEDS_S
+        return timeout
+
     def _check(self, entry: _Running) -> None:
         now = time.monotonic()
         if entry.restart_at is None:
@@ -129,7 +146,7 @@ class Supervisor:
     def stop_all(self) -> None:
         for entry in reversed(self.running):
             try:
-                entry.child.stop(entry.service.stop_timeout_s)
+                entry.child.stop(self._stop_timeout(entry))
             except Exception as exc:  # the others must still stop
                 log.error("stopping %s failed: %r", entry.service.name, exc)
         self.running.clear()

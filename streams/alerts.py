@@ -42,6 +42,7 @@ from connectors.elasticsearch import SearchBackend, SearchRequestError, SearchUn
 from connectors.elasticsearch.percolate import (
     Match,
     alerts_for,
+    collect_unused_queries,
     ensure_percolator_index,
     percolate,
     subscription_document,
@@ -71,6 +72,7 @@ alerts_topic = app.topic(settings.topic_alerts, key_type=bytes, value_type=bytes
 subscriptions_topic = app.topic(settings.topic_subscriptions, key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
 SUBSCRIPTION_BATCH = 500  # changes applied in one bulk (a first start may read many)
+UNUSED_QUERIES_CHECK_S = 600.0  # a removed or changed subscription's query costs matching time until then
 BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 _prepared: set[int] = set()  # ids of the backends whose percolator index was ensured by this process
 
@@ -158,6 +160,21 @@ async def follow_subscriptions(stream: faust.StreamT) -> None:
         if items:
             await apply_subscriptions(await search_backend(), items)
             log.info("alerts: %d subscription changes applied", len(items))
+
+
+@when("index", app.timer(UNUSED_QUERIES_CHECK_S, on_leader=True))
+async def collect_unused() -> None:
+    """Housekeeping on the leader: stored queries no subscription uses any more are deleted (safe while other
+    workers store subscriptions: connectors/elasticsearch/percolate.py)."""
+    backend = await search_backend()
+    try:
+        deleted = await _patiently("collecting unused queries", backend,
+                                   lambda: collect_unused_queries(backend, settings.index_alias))
+    except SearchRequestError as exc:  # retried at the next tick
+        log.warning("alerts: collecting unused stored queries failed: %s", exc)
+        return
+    if deleted:
+        log.info("alerts: %d stored queries no subscription uses any more were deleted", deleted)
 
 
 # -- after the index agent's write: percolate, produce alerts ------------------------------------------------------

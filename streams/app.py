@@ -11,6 +11,7 @@ process starts at streams/worker.py.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import threading
@@ -32,6 +33,7 @@ from connectors.rss.poller import FeedPoller
 from connectors.rss.registry import FeedRegistry, feed_partition
 from connectors.rss.schedule import SchedulePolicy
 from connectors.rss.shared_registry import SharedFeedRegistry
+from newsdesk import logs
 from newsdesk.observability import metrics
 from newsdesk.observability.server import MetricsServer
 from newsdesk.settings import load
@@ -252,6 +254,7 @@ def annotator_pool() -> AnnotatorPool:
         preload = sorted({spec_for(lang, settings.nlp_models) for lang in settings.nlp_models})
         _pool = AnnotatorPool(settings.nlp_models, settings.nlp_workers, preload=preload,
                               part_size=settings.nlp_part_size,
+                              setup_logging=functools.partial(logs.setup, settings.log_level, settings.log_format),
                               on_part=lambda done, seconds: metrics.on_annotation_part(
                                   [a.language for a in done], seconds))
     return _pool
@@ -523,8 +526,6 @@ def main() -> None:
     when it starts, so it is given the same handler to install; in JSON mode its banner, a text table on stdout
     that would break the one-event-per-line rule, is left out (`--quiet`)."""
     import sys
-
-    from newsdesk import logs
 
     chosen = logs.setup(settings.log_level, settings.log_format)  # for what is logged before the worker starts
     app.conf.logging_config = logs.dict_config(settings.log_level, settings.log_format)

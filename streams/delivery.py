@@ -43,7 +43,9 @@ just before its first alert is found. A removed or disabled subscription's alert
 Secrets: a subscription's secret is only used to sign; channels appear in logs and records as
 `connectors.notify.describe()` (kind and host); the SMTP password is a SecretStr until the sender gets it.
 
-Registered by `streams/app.py` on workers running the `index` stage.
+Registered by `streams/app.py` on workers running the `deliver` stage (every worker by default). With many alerts
+per article, delivery in a worker of its own (`NEWSDESK_STAGES='["deliver"]' newsdesk worker`, the other workers
+without it) keeps it off the event loop that feeds annotation and indexing (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -81,10 +83,11 @@ from newsdesk.bootstrap import DELIVERIES_TABLE, HISTORY_TABLE
 from newsdesk.observability import metrics
 from streams.app import ACTIVE_STAGES, app, settings, when
 from streams.records import Alert, Channel, DeadLetter, Subscription
+from streams.shared_flush_quirk import SharedFlush
 
 log = logging.getLogger(__name__)
 
-ACTIVE = "index" in ACTIVE_STAGES
+ACTIVE = "deliver" in ACTIVE_STAGES
 SENT, PARKED, RETRYING = "sent", "parked", "retrying"
 
 
@@ -105,6 +108,7 @@ alerts_dead = app.topic(topic_alerts_dead(), key_type=bytes, value_type=bytes,
 deliveries: Any = app.Table(
     DELIVERIES_TABLE, default=None, partitions=settings.topic_partitions, key_type=str, value_type=None,
     help="alert id|channel id -> sent / parked / retrying") if ACTIVE else {}
+flush_changelogs = SharedFlush(lambda: app.producer.flush())  # the table writes acknowledged by the broker
 history: Any = app.Table(
     HISTORY_TABLE, default=None, partitions=settings.topic_partitions, key_type=str, value_type=None,
     help="subscription|partition -> delivery history") if ACTIVE else {}
@@ -286,7 +290,7 @@ async def park(event: faust.EventT, alert: Alert, channel: Channel, key: str, re
     metrics.on_dead_letter("deliver")
     deliveries[key] = {"state": PARKED, "at": time.time(), "n": failures, "error": reason, "p": message.partition}
     record_history(alert.subscription, message.partition, error=reason, parked=True)
-    await app.producer.flush()
+    await flush_changelogs()
 
 
 async def attempt(resources: Delivery, alert: Alert, subscription: Subscription, channel: Channel) -> Outcome:
@@ -352,9 +356,11 @@ async def deliver_channel_alone(resources: Delivery, event: faust.EventT, alert:
         if isinstance(outcome, Delivered):
             deliveries[key] = {"state": SENT, "at": now, "n": failures, "p": partition}
             record_history(alert.subscription, partition, sent=True, now=now)
-            await app.producer.flush()  # the "sent" record acknowledged before the alert's offset may commit
+            await flush_changelogs()  # the "sent" record acknowledged before the alert's offset may commit
             metrics.on_delivery(channel.kind, "sent")
-            log.info("delivery: alert %s sent by %s (%s)", alert.id, describe(channel), outcome.detail)
+            # the log channel's own line is the delivery; a second line per alert would only double the log
+            log.log(logging.DEBUG if channel.kind == "log" else logging.INFO, "delivery: alert %s sent by %s (%s)",
+                    alert.id, describe(channel), outcome.detail)
             return
         failures += 1
         first = first if first is not None else now
@@ -403,7 +409,10 @@ async def deliver_alert(event: faust.EventT) -> None:
         log.info("delivery: alert %s dropped: subscription %s is disabled", alert.id, alert.subscription)
         return
     channels = list({channel_id(c): c for c in subscription.channels}.values())
-    await asyncio.gather(*(deliver_channel(resources, event, alert, subscription, c) for c in channels))
+    if len(channels) == 1:  # most subscriptions: no task per channel
+        await deliver_channel(resources, event, alert, subscription, channels[0])
+    else:
+        await asyncio.gather(*(deliver_channel(resources, event, alert, subscription, c) for c in channels))
 
 
 async def dead_letter_invalid(event: faust.EventT, error: str) -> None:
@@ -468,7 +477,7 @@ def purge_state(partition: int, now: float) -> None:
         log.info("delivery: forgot %d delivery records of partition %d", len(expired), partition)
 
 
-@when("index", app.agent(alerts_in))
+@when("deliver", app.agent(alerts_in))
 async def deliver(stream: faust.StreamT) -> None:
     """Never waits for a delivery: each alert gets a task, and its message is released when the task is done."""
     pending = asyncio.Semaphore(settings.alert_max_pending)

@@ -17,8 +17,13 @@ matched), then a plain `terms` lookup of the enabled subscriptions whose query_i
 paged. Why one stored query per distinct query: the percolator's cost is per matching stored query (its fetch
 phase runs each hit's query again to find its slots), and subscribers share queries (a followed name, a word):
 at 10,000 subscriptions of bench/alerts_matching.py's mix, 6,300 distinct queries, and the shared ones are the
-ones that match most. A query no subscription uses any more stays stored (it costs matching time, never an
-alert): removing it safely would need to know that no other worker is storing a subscription with it.
+ones that match most.
+
+A query no subscription uses any more costs matching time (never an alert), so `collect_unused_queries` removes
+it, safely while other workers store subscriptions: every subscription write indexes its query document again
+(which bumps its sequence number), and the collector deletes a query it found unused only if its sequence number
+is still the one it saw (`if_seq_no`). A subscription stored with that query meanwhile either bumped it first (the
+delete is refused, 409) or stores it again after the delete.
 
 An alert's id is stable for (subscription, article), plus the article's version only when the subscription asks
 for updates: a re-match (a redelivered batch, an edited article) yields the same id, and the delivery side sends
@@ -55,6 +60,7 @@ SUBSCRIPTION_FIELDS = {"query": {"type": "percolator"}, "subscription": {"type":
 QUERY, SUBSCRIPTION = "query", "subscription"  # the kinds of documents
 QUERY_PREFIX = "query:"  # a query document's id; a subscription key has no ':' (newsdesk/subscriptions.NAME)
 MIGRATE_BATCH = 500
+COLLECT_PAGE = 5_000  # query documents checked per round of collect_unused_queries
 
 
 def percolator_index(alias: str) -> str:
@@ -91,9 +97,9 @@ def query_id(query: dict[str, Any]) -> str:
 
 
 def upsert_operations(alias: str, items: list[tuple[str, dict[str, Any] | None]]) -> list[dict[str, Any]]:
-    """Bulk operations: (key, subscription_document) stores its query (`create`: once per distinct query, an
-    existing one is left as it is) and indexes the subscription under the key with the query's id; (key, None)
-    deletes the subscription."""
+    """Bulk operations: (key, subscription_document) stores its query (once per distinct query per call; indexed
+    again if it exists, which is what makes collect_unused_queries safe) and indexes the subscription under the
+    key with the query's id; (key, None) deletes the subscription."""
     index = percolator_index(alias)
     operations: list[dict[str, Any]] = []
     created: set[str] = set()
@@ -107,7 +113,7 @@ def upsert_operations(alias: str, items: list[tuple[str, dict[str, Any] | None]]
             subscription["query_id"] = qid = query_id(document["query"])
             if qid not in created:
                 created.add(qid)
-                operations += [{"create": {"_index": index, "_id": QUERY_PREFIX + qid}},
+                operations += [{"index": {"_index": index, "_id": QUERY_PREFIX + qid}},
                                {"query": document["query"], "kind": QUERY, "query_id": qid}]
         operations += [{"index": {"_index": index, "_id": key}}, subscription]
     return operations
@@ -229,12 +235,78 @@ async def write_subscriptions(backend: SearchBackend, alias: str,
     for item in response.get("items", []):
         (action, outcome), = item.items()
         status = int(outcome.get("status", 500))
-        if status >= 300 and not (action == "delete" and status == 404) and not (action == "create" and
-                                                                                 status == 409):
+        if status >= 300 and not (action == "delete" and status == 404):
             error = outcome.get("error", {})
             failed.append(f"{outcome.get('_id')}: {error.get('type', 'error')}: {error.get('reason', error)}")
     if failed:
         raise SearchRequestError(400, "; ".join(failed[:5]))
+
+
+def query_documents_body(size: int, after: list[Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"query": {"term": {"kind": QUERY}}, "_source": False, "docvalue_fields": ["query_id"],
+                            "seq_no_primary_term": True, "size": size, "sort": [{"query_id": "asc"}]}
+    if after is not None:
+        body["search_after"] = after
+    return body
+
+
+def users_body(query_ids: list[str]) -> dict[str, Any]:
+    """Which of these queries at least one subscription (enabled or not) uses."""
+    return {"size": 0, "query": {"bool": {"filter": [{"term": {"kind": SUBSCRIPTION}},
+                                                     {"terms": {"query_id": query_ids}}]}},
+            "aggs": {"used": {"terms": {"field": "query_id", "size": len(query_ids)}}}}
+
+
+@dataclass(frozen=True)
+class StoredQuery:
+    id: str
+    seq_no: int
+    primary_term: int
+
+
+async def unused_queries(backend: SearchBackend, alias: str, page: int = COLLECT_PAGE) -> list[StoredQuery]:
+    """The query documents no subscription refers to, each with the version it was seen at."""
+    index = percolator_index(alias)
+    unused: list[StoredQuery] = []
+    after: list[Any] | None = None
+    while True:
+        hits = (await backend.search(index, query_documents_body(page, after)))["hits"]["hits"]
+        if not hits:
+            return unused
+        seen = {hit["fields"]["query_id"][0]: hit for hit in hits}
+        answer = await backend.search(index, users_body(sorted(seen)))
+        used = {bucket["key"] for bucket in answer["aggregations"]["used"]["buckets"]}
+        unused += [StoredQuery(hit["_id"], int(hit["_seq_no"]), int(hit["_primary_term"]))
+                   for qid, hit in seen.items() if qid not in used]
+        if len(hits) < page:
+            return unused
+        after = hits[-1]["sort"]
+
+
+async def delete_queries(backend: SearchBackend, alias: str, queries: list[StoredQuery]) -> int:
+    """Delete each query document if it is still at the version seen; how many were. One written again since (a
+    subscription now uses it) is left (409)."""
+    if not queries:
+        return 0
+    index = percolator_index(alias)
+    response = await backend.bulk([{"delete": {"_index": index, "_id": q.id, "if_seq_no": q.seq_no,
+                                               "if_primary_term": q.primary_term}} for q in queries],
+                                  refresh="wait_for")
+    deleted = 0
+    for item in response.get("items", []):
+        status = int(item.get("delete", {}).get("status", 500))
+        if status < 300:
+            deleted += 1
+        elif status not in (404, 409):  # gone already, or stored again meanwhile: both are fine
+            error = item["delete"].get("error", {})
+            log.warning("percolator: stored query %s not deleted: %s", item["delete"].get("_id"),
+                        error.get("reason", error))
+    return deleted
+
+
+async def collect_unused_queries(backend: SearchBackend, alias: str) -> int:
+    """Remove the stored queries no subscription uses (safe against concurrent writers: see the module's doc)."""
+    return await delete_queries(backend, alias, await unused_queries(backend, alias))
 
 
 async def percolate(backend: SearchBackend, alias: str, documents: list[dict[str, Any]]) -> list[Match]:

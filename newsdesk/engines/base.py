@@ -17,6 +17,9 @@ class Service:
     address: str = ""  # printed by `newsdesk up`
     stop_timeout_s: float = 30.0
     start_timeout_s: float = 120.0
+    # Services it cannot finish its work without: stopped while one of them is down, it gets only
+    # Supervisor.STOP_WITHOUT_NEEDS_S (a worker cannot commit with Kafka gone, and would wait out its timeout).
+    needs: tuple[str, ...] = ()
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

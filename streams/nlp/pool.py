@@ -66,8 +66,11 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _init_worker(model_specs: dict[str, str], preload: list[str], parent: int | None = None) -> None:
+def _init_worker(model_specs: dict[str, str], preload: list[str], parent: int | None = None,
+                 setup_logging: Callable[[], object] | None = None) -> None:
     global _annotator
+    if setup_logging is not None:  # a spawned process starts with no handler: its warnings would be bare stderr
+        setup_logging()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if parent is not None:
         _die_with_parent(parent)
@@ -153,13 +156,16 @@ OnPart = Callable[[list[Annotation], float], None]  # a part's annotations, seco
 class AnnotatorPool:
     def __init__(self, model_specs: dict[str, str], workers: int, preload: list[str] | None = None,
                  part_size: int | None = None, restart_backoff_s: float = 1.0,
-                 max_restart_backoff_s: float = 60.0, on_part: OnPart | None = None) -> None:
+                 max_restart_backoff_s: float = 60.0, on_part: OnPart | None = None,
+                 setup_logging: Callable[[], object] | None = None) -> None:
+        """`setup_logging`, picklable (a module function or a functools.partial of one), runs first in each process
+        so that the pool logs in the worker's format."""
         self.workers = workers
         self.on_part = on_part
         self.part_size = part_size
         self.restart_backoff_s = restart_backoff_s
         self.max_restart_backoff_s = max_restart_backoff_s
-        self._initargs = (model_specs, preload or [], os.getpid())
+        self._initargs = (model_specs, preload or [], os.getpid(), setup_logging)
         self.generation = 0  # how many times the executor was replaced
         self.executor = self._start()
         self._lock: SharedExclusive | None = None  # made in the event loop that uses the pool

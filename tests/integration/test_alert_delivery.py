@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,12 +30,12 @@ from kafka import KafkaConsumer, KafkaProducer
 from connectors.notify.webhook import ALERT_ID_HEADER, SIGNATURE_HEADER, verify
 from streams.delivery_status import read_history
 from streams.records import Alert, Channel, DeadLetter, Subscription
-from tests.integration.conftest import Engines, Pipeline, free_port, wait_until
+from tests.integration.conftest import Engines, Pipeline, free_port, stop_all, wait_until
 from tests.loopback import QuietHandler, serve
 
 FAIL_FOR_S = 60.0  # the issue's "answers 500 for a minute, then 200"
 SECRETS = {"ops/a": "secret-a", "ops/flaky": "secret-flaky", "ops/down": "secret-down", "ops/healthy": "secret-h",
-           "ops/crash": "secret-crash"}
+           "ops/crash": "secret-crash", "ops/split": "secret-split"}
 
 
 class Receiver(QuietHandler):
@@ -279,3 +281,59 @@ def test_worker_log_is_clean_of_secrets(delivery_pipeline: Pipeline) -> None:
     log = delivery_pipeline.log()
     assert not [s for s in SECRETS.values() if s in log]
     Path(delivery_pipeline.data_dir / "up.log").exists()
+
+
+def test_a_deliver_only_worker_delivers_for_a_pipeline_without_the_stage(
+        tmp_path: Path, engines: Engines, receivers: tuple[str, Mailbox, int]) -> None:
+    """README "Settings": `up` without the deliver stage matches but sends nothing; a `newsdesk worker` with only
+    that stage, in the same consumer group, sends every alert once."""
+    url, _, _ = receivers
+    pipeline = Pipeline(tmp_path / "split", engines)
+    pipeline.env.update({"NEWSDESK_STAGES": '["poll", "annotate", "index"]', "NEWSDESK_ALERT_TIMEOUT_S": "5"})
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        pipeline.start()
+        pipeline.wait_ready(180)
+        subscribe(pipeline, "split", [Channel(kind="webhook", target=f"{url}/ok/split")])
+        ids = [f"split-{n}" for n in range(20)]
+        send_alerts(pipeline, "ops/split", ids)
+        time.sleep(8)  # a worker with the stage delivers within a second or two
+        assert delivered("/ok/split") == [], "up's worker runs no deliver stage"
+        worker_log = tmp_path / "deliver-worker.log"
+        with open(worker_log, "ab") as log:
+            worker = subprocess.Popen([sys.executable, "-m", "newsdesk.cli", "worker", "--loglevel", "info"],
+                                      env={**pipeline.env, "NEWSDESK_STAGES": '["deliver"]',
+                                           "NEWSDESK_METRICS_PORT": "0"}, stdout=log, stderr=subprocess.STDOUT)
+        wait_until(lambda: len(delivered("/ok/split")) >= len(ids), 180, "the deliver-only worker's deliveries")
+        time.sleep(5)  # time for a duplicate to show up, if there were one
+        assert sorted(r["id"] for r in delivered("/ok/split")) == sorted(ids)
+        assert all(r["signed"] for r in delivered("/ok/split"))
+    finally:
+        stop_all(pipeline, worker)
+
+
+def test_up_with_a_delivery_worker_runs_two_workers_and_delivers_once(
+        tmp_path: Path, engines: Engines, receivers: tuple[str, Mailbox, int]) -> None:
+    """NEWSDESK_DELIVERY_WORKER=1: `up` supervises a second worker that only delivers (it loads no NLP models: no
+    pool processes under it), and alerts still arrive once each."""
+    url, _, _ = receivers
+    pipeline = Pipeline(tmp_path / "two", engines)
+    pipeline.env.update({"NEWSDESK_DELIVERY_WORKER": "1", "NEWSDESK_DELIVERY_METRICS_PORT": str(free_port()),
+                         "NEWSDESK_ALERT_TIMEOUT_S": "5"})
+    try:
+        pipeline.start()
+        pipeline.wait_ready(180)
+        subscribe(pipeline, "split", [Channel(kind="webhook", target=f"{url}/ok/two")])
+        ids = [f"two-{n}" for n in range(20)]
+        send_alerts(pipeline, "ops/split", ids)
+        wait_until(lambda: len(delivered("/ok/two")) >= len(ids), 180, "the delivery worker's deliveries")
+        time.sleep(5)  # time for a duplicate to show up, if there were one
+        assert sorted(r["id"] for r in delivered("/ok/two")) == sorted(ids)
+        workers = [p for p in pipeline.descendants() if "streams.worker" in " ".join(p.cmdline())]
+        assert len(workers) == 2
+        stages = sorted(json.loads(p.environ().get("NEWSDESK_STAGES", "null")) or [] for p in workers)
+        assert stages == [["deliver"], ["poll", "annotate", "index"]]
+        delivering = next(p for p in workers if "deliver" in p.environ().get("NEWSDESK_STAGES", ""))
+        assert not delivering.children(), "the delivery worker starts no NLP pool"
+    finally:
+        stop_all(pipeline)

@@ -18,10 +18,13 @@ from connectors.elasticsearch import SearchBackend, open_backend
 from connectors.elasticsearch.index import ensure_index
 from connectors.elasticsearch.percolate import (
     alerts_for,
+    collect_unused_queries,
+    delete_queries,
     ensure_percolator_index,
     percolate,
     percolator_index,
     subscription_document,
+    unused_queries,
     write_subscriptions,
 )
 from connectors.elasticsearch.query_language import compile_query
@@ -145,6 +148,40 @@ def test_shared_queries_alert_each_subscriber(opensearch_server: SearchServer) -
         return seen
 
     assert run(opensearch_server, body) == [["default/a", "default/b"], ["default/b"], ["default/b", "default/old"]]
+
+
+def test_unused_stored_queries_are_collected_safely(opensearch_server: SearchServer) -> None:
+    """A stored query no subscription uses is deleted; one that a writer stores again between the collector's look
+    and its delete (another worker adding a subscription with it) is kept; a subscription stored after the
+    collection gets its query back. Every subscription keeps matching throughout."""
+    alias = unique_alias("alerts")
+    [document] = make_documents(1)
+    language = f"lang:{document['language']}"
+    subs = {name: subscription(name, query) for name, query in (
+        ("keep", language), ("drop", f"{language} AND NOT zzzabsentword"), ("race", f"{language} OR zzzabsentword"))}
+    stored = {s.key: subscription_document(s, compile_query(s.query)) for s in subs.values()}
+
+    async def matched(backend: SearchBackend) -> list[str]:
+        return sorted(m.subscription for m in await percolate(backend, alias, [document]))
+
+    async def queries(backend: SearchBackend) -> int:
+        return await backend.count(percolator_index(alias), {"term": {"kind": "query"}})
+
+    async def body(backend: SearchBackend) -> list[object]:
+        await ensure_percolator_index(backend, alias)
+        await write_subscriptions(backend, alias, list(stored.items()))
+        await write_subscriptions(backend, alias, [("default/drop", None), ("default/race", None)])
+        candidates = await unused_queries(backend, alias)
+        await write_subscriptions(backend, alias, [("default/race", stored["default/race"])])  # the race
+        seen: list[object] = [len(candidates), await delete_queries(backend, alias, candidates), await queries(backend),
+                              await matched(backend), await collect_unused_queries(backend, alias)]
+        await write_subscriptions(backend, alias, [("default/drop", stored["default/drop"])])
+        seen += [await queries(backend), await matched(backend)]
+        return seen
+
+    assert run(opensearch_server, body) == [
+        2, 1, 2, ["default/keep", "default/race"], 0,
+        3, ["default/drop", "default/keep", "default/race"]]
 
 
 # -- through the running pipeline ----------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def test_subscription_document_and_bulk_operations() -> None:
     stored = {"subscription": "ann/s", "owner": "ann", "enabled": False, "updates": True, "kind": "subscription",
               "query_id": qid}
     assert upsert_operations("x", [("ann/s", document), ("ann/t", None), ("bob/u", {**document, "owner": "bob"})]) == [
-        {"create": {"_index": "x-subscriptions", "_id": f"query:{qid}"}},
+        {"index": {"_index": "x-subscriptions", "_id": f"query:{qid}"}},
         {"query": {"match_all": {}}, "kind": "query", "query_id": qid},
         {"index": {"_index": "x-subscriptions", "_id": "ann/s"}}, stored,
         {"delete": {"_index": "x-subscriptions", "_id": "ann/t"}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,8 @@ from newsdesk.engines.base import Service
 from newsdesk.engines.kafka import cluster_id, server_properties
 from newsdesk.engines.maven import EngineUnavailable, tool
 from newsdesk.processes import Child
+from newsdesk.service import worker_services
+from newsdesk.settings import Settings
 from newsdesk.supervisor import HEALTHY_AFTER_S, MAX_BACKOFF_S, StartFailed, Supervisor, next_backoff
 
 
@@ -105,3 +108,64 @@ def test_a_child_that_exits_while_starting_fails_with_its_log(tmp_path: Path) ->
                       start_timeout_s=20)
     with pytest.raises(StartFailed, match=r"broken exited with 3 while starting(.|\n)*cannot bind the port"):
         Supervisor(threading.Event()).start(service)
+
+
+def stubborn(name: str, log: Path, stop_timeout_s: float, needs: tuple[str, ...]) -> Service:
+    """Ignores SIGTERM, as a worker does while its commit waits on a Kafka that is gone."""
+    argv = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                                  "print('up', flush=True); time.sleep(120)"]
+    return Service(name, lambda: Child(name, argv, log_path=log), ready=lambda: "up" in log.read_text(),
+                   stop_timeout_s=stop_timeout_s, start_timeout_s=20, needs=needs)
+
+
+@pytest.mark.parametrize("engine_down", [True, False])
+def test_a_child_whose_needs_are_down_is_not_waited_for_long(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                            engine_down: bool) -> None:
+    caplog.set_level("INFO", logger="newsdesk")
+    supervisor = Supervisor(threading.Event())
+    supervisor.STOP_WITHOUT_NEEDS_S = 1.0
+    supervisor.start(sleeper("engine", tmp_path / "engine.log"))
+    supervisor.start(stubborn("worker", tmp_path / "worker.log", stop_timeout_s=4.0, needs=("engine",)))
+    engine = supervisor.running[0].child.process
+    assert engine is not None
+    if engine_down:
+        os.kill(engine.pid, signal.SIGKILL)
+        engine.wait()
+    started = time.monotonic()
+    supervisor.stop_all()
+    took = time.monotonic() - started
+    if engine_down:
+        assert took < 3.0
+        assert "worker: engine down, so it cannot commit its work; it gets 1s to stop instead of 4s" in caplog.text
+    else:
+        assert took >= 4.0  # with what it needs up, a child gets its whole stop timeout to finish cleanly
+    assert "worker did not stop within" in caplog.text
+
+
+ALL = ["poll", "annotate", "index", "deliver"]
+
+
+@pytest.mark.parametrize(("stages", "separate", "expected"), [
+    (None, False, {"faust-worker": ALL}),
+    (None, True, {"faust-worker": ["poll", "annotate", "index"], "delivery-worker": ["deliver"]}),
+    (["index", "deliver"], True, {"faust-worker": ["index"], "delivery-worker": ["deliver"]}),
+    (["poll", "annotate", "index"], True, {"faust-worker": ["poll", "annotate", "index"]}),  # nothing to deliver
+    (["deliver"], True, {"faust-worker": ["deliver"]}),  # already a delivery worker
+])
+def test_up_splits_delivery_into_a_worker_of_its_own_when_asked(monkeypatch: pytest.MonkeyPatch,
+                                                               stages: list[str] | None, separate: bool,
+                                                               expected: dict[str, list[str]]) -> None:
+    if stages:
+        monkeypatch.setenv("NEWSDESK_STAGES", json.dumps(stages))
+    else:
+        monkeypatch.delenv("NEWSDESK_STAGES", raising=False)
+    monkeypatch.setenv("NEWSDESK_DELIVERY_WORKER", "1" if separate else "0")
+    monkeypatch.setenv("NEWSDESK_DELIVERY_METRICS_PORT", "9200")
+    services = worker_services(Settings())
+    children = {service.name: service.child() for service in services}
+    assert {name: json.loads((child.env or {}).get("NEWSDESK_STAGES", json.dumps(ALL)))
+            for name, child in children.items()} == expected
+    if "delivery-worker" in children:
+        assert (children["delivery-worker"].env or {})["NEWSDESK_METRICS_PORT"] == "9200"
+        assert "--without-web" in children["delivery-worker"].argv
+    assert all(service.needs == ("kafka",) for service in services)

@@ -1,12 +1,16 @@
 """The annotation process pool: real worker processes, real models."""
 
 import asyncio
+import functools
+import json
+import logging
 import os
 import signal
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
+from newsdesk import logs
 from newsdesk.settings import DEFAULT_MODELS
 from streams.nlp.annotate import Document
 from streams.nlp.pool import AnnotatorPool, split
@@ -49,6 +53,25 @@ def test_pool_workers_use_one_blas_thread_each() -> None:
     finally:
         pool.close()
     assert threads and set(threads) == {1}
+
+
+def _a_warning_as_logged() -> str:
+    handlers = logging.getLogger().handlers
+    record = logging.LogRecord("streams.nlp.pool", logging.WARNING, __file__, 1, "a warning in %s", ("a pool",), None)
+    return handlers[0].format(record) if handlers else ""
+
+
+def test_pool_processes_log_in_the_workers_format() -> None:
+    """A spawned process starts with no log handler: without the setup, its warnings would be bare stderr text."""
+    pool = AnnotatorPool({"*": DEFAULT_MODELS["en"], "en": DEFAULT_MODELS["en"]}, workers=1,
+                         setup_logging=functools.partial(logs.setup, "info", "json"))
+    try:
+        line = pool.executor.submit(_a_warning_as_logged).result(timeout=300)
+    finally:
+        pool.close()
+    entry = json.loads(line)
+    assert entry["event"] == "a warning in a pool"
+    assert entry["level"] == "warning"
 
 
 @pytest.mark.parametrize(("count", "workers", "part_size", "sizes"), [

@@ -14,7 +14,8 @@ def test_every_stage_runs_by_default() -> None:
     assert Settings().stages == list(STAGES)
 
 
-@pytest.mark.parametrize("stages", ['["annotate"]', '["index"]', '["annotate", "index"]', '["poll", "annotate"]'])
+@pytest.mark.parametrize("stages", ['["annotate"]', '["index"]', '["annotate", "index"]', '["poll", "annotate"]',
+                                    '["deliver"]', '["poll", "annotate", "index"]'])
 def test_a_worker_may_run_a_subset_of_the_stages(monkeypatch: pytest.MonkeyPatch, stages: str) -> None:
     monkeypatch.setenv("NEWSDESK_STAGES", stages)
     assert Settings().stages == json.loads(stages)
