@@ -23,6 +23,10 @@ end-to-end latency from an article produced on `articles.raw` to its alert recei
    --latency-rate); per article, from the moment it was produced (wall clock, this process) to the moment the
    receiver got the alert of `bench/latency` for it. p50, p90, p99, max.
 
+Options: --separate-delivery runs B's deliver stage in a `newsdesk worker` of its own (README "Settings"); --pin
+puts the JVMs (and that delivery worker) on CPU 1 and the pipelines on CPU 0 (`taskset -a`), the production shape
+on one machine, so that matching and delivery do not take annotation's CPU.
+
 One machine, shared: the pairs and the control are what to read, never one rate alone.
 """
 
@@ -235,6 +239,23 @@ def start_delivery_worker(pipeline: Pipeline) -> subprocess.Popen[bytes]:
     return process
 
 
+def pin(pipelines: dict[str, Pipeline], delivery: subprocess.Popen[bytes] | None) -> str:
+    """The production shape on one machine: the search and Kafka JVMs (and a delivery worker of its own) on CPU 1,
+    each pipeline's own processes (up, API, worker, NLP pool) on CPU 0; every thread of each (`taskset -a`). So what
+    the percolator and the delivery cost is not taken from annotation's CPU, as on hosts of their own."""
+    engine_side: list[int] = [delivery.pid] if delivery is not None else []
+    pipeline_side: list[int] = []
+    for pipeline in pipelines.values():
+        assert pipeline.process is not None
+        root = psutil.Process(pipeline.process.pid)
+        for process in [root, *root.children(recursive=True)]:
+            (engine_side if process.name() == "java" else pipeline_side).append(process.pid)
+    for cpu, pids in (("1", engine_side), ("0", pipeline_side)):
+        for pid in pids:
+            subprocess.run(["taskset", "-a", "-cp", cpu, str(pid)], check=True, capture_output=True)
+    return f"pinned: {len(engine_side)} processes on CPU 1 (engines, delivery worker), {len(pipeline_side)} on CPU 0"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscriptions", type=int, default=10_000)
@@ -248,6 +269,8 @@ def main() -> int:
                         help="names and words in more than this share of the articles are not followed")
     parser.add_argument("--separate-delivery", action="store_true",
                         help="B delivers alerts in a worker of its own (stage deliver), not in up's worker")
+    parser.add_argument("--pin", action="store_true",
+                        help="engines (and a delivery worker of its own) on CPU 1, the pipelines on CPU 0")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args()
@@ -282,6 +305,9 @@ def main() -> int:
             round_rate(pipeline, producer, counter, make_articles(40, 500, args.seed, prefix=f"warm{name}"),
                        args.timeout)
             print(f"{name}: warm-up done in {time.monotonic() - started:.1f}s", flush=True)
+        if args.pin:
+            lines.append(pin(pipelines, delivery))
+            print(lines[-1], flush=True)
         if args.control_pairs:
             pairs(pipelines, producer, counter, args.control_pairs, args.pair_articles, args.seed + 1,
                   "control (no subscriptions)", args.timeout, lines)

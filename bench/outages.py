@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/outages.py search-freeze [--minutes 5] [--rate 2]
     .venv/bin/python bench/outages.py disk-full [--size-mb 2048] [--full-seconds 180] [--rate 2]
+    .venv/bin/python bench/outages.py stop-without-kafka [--flow-seconds 20] [--rate 5]
 
 Both start `newsdesk up` as a user does (embedded Kafka and OpenSearch JVMs, every stage) on a fresh data dir,
 warm it up with a few articles, then produce articles at --rate per second with kafka-python (acks=all) through
@@ -19,6 +20,11 @@ After the warm-up a filler file takes every free byte for --full-seconds while a
 filler is deleted. Reports which produces were refused (not accepted: the producer got an error, the caller
 knows), what `up` logged (engines dying and restarted with backoff), and the time from freeing the disk until
 every accepted article is searchable once.
+
+`stop-without-kafka`: articles flow for --flow-seconds, then the Kafka JVM is killed (SIGKILL) and `up` gets SIGTERM
+0.3 s later, before it can restart Kafka: how long the stop takes (the worker cannot commit without Kafka) and
+whether any process is left. Then `up` starts again on the same data dir, and every accepted article must be
+indexed exactly once (what the worker had not committed is done again).
 
 Results go to docs/reliability.md. Noisy shared machine: the recovery times are indications, the counts are the
 result.
@@ -357,6 +363,50 @@ def disk_full(args: argparse.Namespace) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def stop_without_kafka(args: argparse.Namespace) -> int:
+    header(f"stop-without-kafka --flow-seconds {args.flow_seconds} --rate {args.rate}")
+    work = Path(tempfile.mkdtemp(prefix="newsdesk-outage-"))
+    pipeline = Pipeline(work / "data", nlp_workers=2, indexing=True)
+    producer: PacedProducer | None = None
+    try:
+        pipeline.start()
+        print(f"ready in {pipeline.wait_ready(600):.0f} s", flush=True)
+        warm_up(pipeline)
+        producer = PacedProducer(pipeline.bootstrap, pipeline.topic_raw, args.rate, "stop")
+        producer.start()
+        time.sleep(args.flow_seconds)
+        producer.stop()
+        processes = processes_by_role(pipeline)
+        below = [p for role, found in processes.items() if role != "newsdesk up" for p in found]
+        indexed_before, _, _ = indexed_once(pipeline, producer.accepted)
+        kafka = pipeline.jvms()["kafka JVM"]
+        kafka.kill()
+        time.sleep(0.3)
+        code, seconds = pipeline.stop(300)
+        left = [p.pid for p in below if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        print(f"accepted {len(producer.accepted)}, indexed {indexed_before} when Kafka was killed; `up` stopped with "
+              f"{code} in {seconds:.1f} s; processes left: {left or 'none'}", flush=True)
+        stop_lines = [line for line in pipeline.log().splitlines() if "to stop instead of" in line
+                      or "did not stop within" in line]
+        print("\n".join(stop_lines[-3:]), flush=True)
+        pipeline.start()
+        print(f"started again, ready in {pipeline.wait_ready(600):.0f} s", flush=True)
+        recovery = await_all(pipeline, producer.accepted, 600)
+        indexed, lost, duplicated = indexed_once(pipeline, producer.accepted)
+        print("\n## Result")
+        print(f"stop took {seconds:.1f} s (exit {code}), processes left {len(left)}; after the restart: accepted "
+              f"{len(producer.accepted)}, indexed {indexed}, lost {lost}, duplicated {duplicated}"
+              + (f", all searchable {recovery:.0f} s after ready" if recovery is not None else ""))
+        return 0 if code == 0 and not left and lost == 0 and duplicated == 0 else 1
+    finally:
+        if producer is not None and producer.is_alive():
+            producer.stop()
+        code, seconds = pipeline.stop(180)
+        if code is None:
+            pipeline.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -367,8 +417,12 @@ def main() -> int:
     full.add_argument("--size-mb", type=int, default=2048)
     full.add_argument("--full-seconds", type=float, default=180.0)
     full.add_argument("--rate", type=float, default=2.0)
+    stop = commands.add_parser("stop-without-kafka")
+    stop.add_argument("--flow-seconds", type=float, default=20.0)
+    stop.add_argument("--rate", type=float, default=5.0)
     args = parser.parse_args()
-    return search_freeze(args) if args.command == "search-freeze" else disk_full(args)
+    run = {"search-freeze": search_freeze, "disk-full": disk_full, "stop-without-kafka": stop_without_kafka}
+    return run[args.command](args)
 
 
 if __name__ == "__main__":
