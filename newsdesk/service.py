@@ -26,6 +26,7 @@ from newsdesk.supervisor import StartFailed, Supervisor
 
 log = logging.getLogger(__name__)
 WORKER_STOP_TIMEOUT_S = 90.0
+DELIVERY_STOP_TIMEOUT_S = 30.0  # two workers stopped one after the other stay within systemd's TimeoutStopSec
 
 
 def web_args(settings: Settings) -> list[str]:
@@ -48,11 +49,11 @@ def engine_hint(settings: Settings) -> dict[str, str]:
 
 
 def worker_service(settings: Settings, name: str = "faust-worker", env: dict[str, str] | None = None,
-                   web: bool = True) -> Service:
+                   web: bool = True, stop_timeout_s: float = WORKER_STOP_TIMEOUT_S) -> Service:
     argv = [sys.executable, "-m", "streams.worker", "worker", "--loglevel", settings.log_level,
             *(web_args(settings) if web else ["--without-web"])]
     return Service(name, lambda: Child(name, argv, env={**child_env(settings), **(env or {})}),
-                   stop_timeout_s=WORKER_STOP_TIMEOUT_S, needs=("kafka",))  # "kafka": the embedded one, if any
+                   stop_timeout_s=stop_timeout_s, needs=("kafka",))  # "kafka": the embedded one, if any
 
 
 def worker_services(settings: Settings) -> list[Service]:
@@ -62,9 +63,11 @@ def worker_services(settings: Settings) -> list[Service]:
         return [worker_service(settings)]
     others = [stage for stage in settings.stages if stage != "deliver"]
     return [worker_service(settings, env={"NEWSDESK_STAGES": json.dumps(others)}),
-            worker_service(settings, "delivery-worker", web=False,
+            # it holds no batch of articles: what it has not committed is sent again to channels not marked sent
+            worker_service(settings, "delivery-worker", web=False, stop_timeout_s=DELIVERY_STOP_TIMEOUT_S,
                            env={"NEWSDESK_STAGES": json.dumps(["deliver"]),
-                                "NEWSDESK_METRICS_PORT": str(settings.delivery_metrics_port)})]
+                                "NEWSDESK_METRICS_PORT": str(settings.delivery_metrics_port
+                                                             if settings.metrics_port else 0)})]
 
 
 def api_service(settings: Settings) -> Service:

@@ -41,6 +41,7 @@ from pydantic import ValidationError
 from connectors.elasticsearch import SearchBackend, SearchRequestError, SearchUnavailable
 from connectors.elasticsearch.percolate import (
     Match,
+    StoredQuery,
     alerts_for,
     collect_unused_queries,
     ensure_percolator_index,
@@ -72,7 +73,8 @@ alerts_topic = app.topic(settings.topic_alerts, key_type=bytes, value_type=bytes
 subscriptions_topic = app.topic(settings.topic_subscriptions, key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
 SUBSCRIPTION_BATCH = 500  # changes applied in one bulk (a first start may read many)
-UNUSED_QUERIES_CHECK_S = 600.0  # a removed or changed subscription's query costs matching time until then
+UNUSED_QUERIES_CHECK_S = 600.0  # a query is deleted once two passes found it unused: after 10-20 minutes
+_unused_seen: set[StoredQuery] = set()  # the last pass's unused queries (this worker's, while it leads)
 BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 _prepared: set[int] = set()  # ids of the backends whose percolator index was ensured by this process
 
@@ -166,10 +168,12 @@ async def follow_subscriptions(stream: faust.StreamT) -> None:
 async def collect_unused() -> None:
     """Housekeeping on the leader: stored queries no subscription uses any more are deleted (safe while other
     workers store subscriptions: connectors/elasticsearch/percolate.py)."""
+    global _unused_seen
     backend = await search_backend()
     try:
-        deleted = await _patiently("collecting unused queries", backend,
-                                   lambda: collect_unused_queries(backend, settings.index_alias))
+        deleted, _unused_seen = await _patiently(
+            "collecting unused queries", backend,
+            lambda: collect_unused_queries(backend, settings.index_alias, _unused_seen))
     except SearchRequestError as exc:  # retried at the next tick
         log.warning("alerts: collecting unused stored queries failed: %s", exc)
         return

@@ -66,6 +66,9 @@ app = faust.App(
     producer_compression_type=settings.compression_type,
     producer_max_batch_size=settings.kafka_batch_bytes,
     producer_linger=settings.kafka_linger_ms / 1000,
+    # The leader runs the index's housekeeping timers (registered only where "index" runs): a worker without that
+    # stage (a delivery or annotation worker) in the same group must not be elected, or the housekeeping stops.
+    topic_disable_leader="index" not in settings.stages,
 )
 
 seek_uncommitted_quirk.install()  # records thrown away in a rebalance are fetched again, committed or not

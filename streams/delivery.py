@@ -99,6 +99,13 @@ def topic_alerts_dead() -> str:
 # before any worker starts (`newsdesk up`; `newsdesk worker` runs against services `up` prepared).
 if ACTIVE:
     redact_request_logs()  # webhook and Slack URLs never reach the log whole
+elif "index" in ACTIVE_STAGES:
+    @app.task
+    async def say_who_delivers() -> None:
+        """Deployments from before the deliver stage ran delivery wherever "index" ran: say it moved."""
+        log.info("delivery: this worker matches alerts but does not send them (its NEWSDESK_STAGES has no "
+                 "'deliver'): a worker with that stage sends them, and until one runs they wait in %s",
+                 settings.topic_alerts)
 
 
 alerts_in = app.topic(settings.topic_alerts, key_type=bytes, value_type=bytes,

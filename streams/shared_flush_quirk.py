@@ -23,6 +23,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """Mark an outcome as seen: when every caller of a flush was cancelled (shutdown), its failure is nobody's."""
+    if not future.cancelled():
+        future.exception()
+
+
 class SharedFlush:
     """`await flush()` returns once a flush that started after the call has finished."""
 
@@ -34,24 +40,26 @@ class SharedFlush:
     async def __call__(self) -> None:
         waiter: asyncio.Future[None]
         if self._running is None:
-            self._running = waiter = asyncio.ensure_future(self._cycle())
+            self._running = waiter = self._start()
         else:  # the running flush may have started before this caller's record was buffered
             if self._next is None:
                 self._next = asyncio.get_running_loop().create_future()
+                self._next.add_done_callback(_retrieve)
             waiter = self._next
         await asyncio.shield(waiter)  # one caller cancelled (shutdown) does not cancel the others' flush
 
-    async def _cycle(self) -> None:
-        try:
-            await self._flush()
-        finally:
-            self._running = None
-            if self._next is not None:
-                self._start_next(self._next)
+    def _start(self) -> asyncio.Future[None]:
+        cycle = asyncio.ensure_future(self._flush())
+        cycle.add_done_callback(self._finished)  # also runs for a flush cancelled before its first step
+        return cycle
 
-    def _start_next(self, promised: asyncio.Future[None]) -> None:
-        self._next = None
-        self._running = cycle = asyncio.ensure_future(self._cycle())
+    def _finished(self, cycle: asyncio.Future[None]) -> None:
+        _retrieve(cycle)
+        self._running = None
+        if self._next is None:
+            return
+        promised, self._next = self._next, None
+        self._running = following = self._start()
 
         def settle(done: asyncio.Future[None]) -> None:
             if promised.done():
@@ -63,4 +71,4 @@ class SharedFlush:
             else:
                 promised.set_result(None)
 
-        cycle.add_done_callback(settle)
+        following.add_done_callback(settle)

@@ -20,10 +20,14 @@ at 10,000 subscriptions of bench/alerts_matching.py's mix, 6,300 distinct querie
 ones that match most.
 
 A query no subscription uses any more costs matching time (never an alert), so `collect_unused_queries` removes
-it, safely while other workers store subscriptions: every subscription write indexes its query document again
-(which bumps its sequence number), and the collector deletes a query it found unused only if its sequence number
-is still the one it saw (`if_seq_no`). A subscription stored with that query meanwhile either bumped it first (the
-delete is refused, 409) or stores it again after the delete.
+it, safely while other workers store subscriptions:
+- every subscription write indexes its query document again, after the subscription in the same bulk, which bumps
+  the query's sequence number; a view of the index that shows the query's new version shows the subscription too;
+- a query is deleted only once it was seen unused, at the same version, in two passes (the leader's timer: ten
+  minutes apart), so a subscription not yet visible to one search (a refresh, a replica behind) is seen by the
+  next;
+- the delete is conditional on that version (`if_seq_no`): a subscription stored with the query since bumped it
+  (the delete is refused, 409), or stores it again after the delete.
 
 An alert's id is stable for (subscription, article), plus the article's version only when the subscription asks
 for updates: a re-match (a redelivered batch, an edited article) yields the same id, and the delivery side sends
@@ -97,9 +101,9 @@ def query_id(query: dict[str, Any]) -> str:
 
 
 def upsert_operations(alias: str, items: list[tuple[str, dict[str, Any] | None]]) -> list[dict[str, Any]]:
-    """Bulk operations: (key, subscription_document) stores its query (once per distinct query per call; indexed
-    again if it exists, which is what makes collect_unused_queries safe) and indexes the subscription under the
-    key with the query's id; (key, None) deletes the subscription."""
+    """Bulk operations: (key, subscription_document) indexes the subscription under the key with its query's id,
+    then stores the query (once per distinct query per call; indexed again if it exists, which is what makes
+    collect_unused_queries safe); (key, None) deletes the subscription."""
     index = percolator_index(alias)
     operations: list[dict[str, Any]] = []
     created: set[str] = set()
@@ -109,13 +113,14 @@ def upsert_operations(alias: str, items: list[tuple[str, dict[str, Any] | None]]
             continue
         subscription = {k: v for k, v in document.items() if k != "query"}
         subscription["kind"] = SUBSCRIPTION
-        if "query" in document:
-            subscription["query_id"] = qid = query_id(document["query"])
-            if qid not in created:
-                created.add(qid)
-                operations += [{"index": {"_index": index, "_id": QUERY_PREFIX + qid}},
-                               {"query": document["query"], "kind": QUERY, "query_id": qid}]
+        qid = query_id(document["query"]) if "query" in document else None
+        if qid is not None:
+            subscription["query_id"] = qid
         operations += [{"index": {"_index": index, "_id": key}}, subscription]
+        if qid is not None and qid not in created:  # after its subscription: see the module's doc
+            created.add(qid)
+            operations += [{"index": {"_index": index, "_id": QUERY_PREFIX + qid}},
+                           {"query": document["query"], "kind": QUERY, "query_id": qid}]
     return operations
 
 
@@ -304,9 +309,12 @@ async def delete_queries(backend: SearchBackend, alias: str, queries: list[Store
     return deleted
 
 
-async def collect_unused_queries(backend: SearchBackend, alias: str) -> int:
-    """Remove the stored queries no subscription uses (safe against concurrent writers: see the module's doc)."""
-    return await delete_queries(backend, alias, await unused_queries(backend, alias))
+async def collect_unused_queries(backend: SearchBackend, alias: str,
+                                 seen_before: set[StoredQuery]) -> tuple[int, set[StoredQuery]]:
+    """Delete the stored queries no subscription uses that the previous pass (`seen_before`) also found unused at
+    the same version; returns how many were deleted and this pass's findings, for the next pass."""
+    unused = set(await unused_queries(backend, alias))
+    return await delete_queries(backend, alias, sorted(unused & seen_before, key=lambda q: q.id)), unused
 
 
 async def percolate(backend: SearchBackend, alias: str, documents: list[dict[str, Any]]) -> list[Match]:

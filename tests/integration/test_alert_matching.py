@@ -153,7 +153,8 @@ def test_shared_queries_alert_each_subscriber(opensearch_server: SearchServer) -
 def test_unused_stored_queries_are_collected_safely(opensearch_server: SearchServer) -> None:
     """A stored query no subscription uses is deleted; one that a writer stores again between the collector's look
     and its delete (another worker adding a subscription with it) is kept; a subscription stored after the
-    collection gets its query back. Every subscription keeps matching throughout."""
+    collection gets its query back; the timer's collection deletes only what two passes found unused. Every
+    subscription keeps matching throughout."""
     alias = unique_alias("alerts")
     [document] = make_documents(1)
     language = f"lang:{document['language']}"
@@ -174,14 +175,19 @@ def test_unused_stored_queries_are_collected_safely(opensearch_server: SearchSer
         candidates = await unused_queries(backend, alias)
         await write_subscriptions(backend, alias, [("default/race", stored["default/race"])])  # the race
         seen: list[object] = [len(candidates), await delete_queries(backend, alias, candidates), await queries(backend),
-                              await matched(backend), await collect_unused_queries(backend, alias)]
+                              await matched(backend)]
         await write_subscriptions(backend, alias, [("default/drop", stored["default/drop"])])
         seen += [await queries(backend), await matched(backend)]
+        await write_subscriptions(backend, alias, [("default/drop", None)])
+        first, found = await collect_unused_queries(backend, alias, set())  # the timer's first pass: only looks
+        second, _ = await collect_unused_queries(backend, alias, found)  # unused twice at the same version
+        seen += [first, len(found), second, await queries(backend), await matched(backend)]
         return seen
 
     assert run(opensearch_server, body) == [
-        2, 1, 2, ["default/keep", "default/race"], 0,
-        3, ["default/drop", "default/keep", "default/race"]]
+        2, 1, 2, ["default/keep", "default/race"],
+        3, ["default/drop", "default/keep", "default/race"],
+        0, 1, 1, 2, ["default/keep", "default/race"]]
 
 
 # -- through the running pipeline ----------------------------------------------------------------------------------

@@ -169,3 +169,12 @@ def test_up_splits_delivery_into_a_worker_of_its_own_when_asked(monkeypatch: pyt
         assert (children["delivery-worker"].env or {})["NEWSDESK_METRICS_PORT"] == "9200"
         assert "--without-web" in children["delivery-worker"].argv
     assert all(service.needs == ("kafka",) for service in services)
+
+
+def test_a_delivery_worker_serves_no_metrics_when_metrics_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSDESK_STAGES", raising=False)
+    monkeypatch.setenv("NEWSDESK_DELIVERY_WORKER", "1")
+    monkeypatch.setenv("NEWSDESK_METRICS_PORT", "0")
+    delivery = worker_services(Settings())[1]
+    assert delivery.name == "delivery-worker" and delivery.stop_timeout_s < 90
+    assert (delivery.child().env or {})["NEWSDESK_METRICS_PORT"] == "0"

@@ -69,3 +69,22 @@ def test_a_batch_larger_than_a_request_is_refused(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("NEWSDESK_KAFKA_BATCH_BYTES", str(2 * 1024 * 1024))
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize(("stages", "may_lead"), [
+    (None, True), ('["index"]', True), ('["deliver"]', False), ('["annotate"]', False),
+    ('["poll", "annotate"]', False)])
+def test_only_workers_running_the_index_stage_may_be_elected_leader(stages: str | None, may_lead: bool) -> None:
+    """The leader runs the index's housekeeping timers (rollover, retention, unused stored queries), registered only
+    where "index" runs: a worker without it, elected, would silently stop them."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "NEWSDESK_STAGES"}
+    if stages:
+        env["NEWSDESK_STAGES"] = stages
+    done = subprocess.run([sys.executable, "-c", "from streams.app import app; print(app.conf.topic_disable_leader)"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == str(not may_lead)

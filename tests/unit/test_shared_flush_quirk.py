@@ -99,3 +99,40 @@ def test_a_cancelled_caller_does_not_cancel_the_flush_of_others() -> None:
         return await staying
 
     assert asyncio.run(main())
+
+
+def test_a_flush_cancelled_before_it_ran_does_not_block_later_callers() -> None:
+    async def main() -> bool:
+        buffer = Buffer()
+        flush = SharedFlush(buffer.flush)
+        first = asyncio.create_task(flush())
+        await asyncio.sleep(0)  # the caller ran and started the flush task, which has not run a step yet
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task():
+                task.cancel()  # a shutdown sweep
+        await asyncio.gather(first, return_exceptions=True)
+        return await asyncio.wait_for(write_then_flush(buffer, flush, 2, 0), 1.0)
+
+    assert asyncio.run(main())
+
+
+def test_a_failure_nobody_waits_for_is_not_reported_as_unretrieved() -> None:
+    reported: list[dict] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: reported.append(context))
+        buffer = Buffer(fail_on={1, 2})
+        flush = SharedFlush(buffer.flush)
+        first = asyncio.create_task(write_then_flush(buffer, flush, 1, 0))
+        await asyncio.sleep(0.002)
+        second = asyncio.create_task(write_then_flush(buffer, flush, 2, 0))
+        await asyncio.sleep(0.002)
+        first.cancel()
+        second.cancel()
+        await asyncio.sleep(0.05)  # both flushes fail with no caller left
+        import gc
+
+        gc.collect()
+
+    asyncio.run(main())
+    assert not [c for c in reported if "never retrieved" in str(c.get("message", ""))]
