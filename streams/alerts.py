@@ -68,8 +68,6 @@ app, settings, when = pipeline.app, pipeline.settings, pipeline.when
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-alerts_topic = app.topic(settings.topic_alerts, key_type=bytes, value_type=bytes,
-                         key_serializer="raw", value_serializer="raw")
 subscriptions_topic = app.topic(settings.topic_subscriptions, key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
 SUBSCRIPTION_BATCH = 500  # changes applied in one bulk (a first start may read many)
@@ -219,7 +217,12 @@ async def match_and_alert(backend: SearchBackend, documents: list[dict[str, Any]
     attempt = 0
     while alerts:
         try:
-            sends = [await alerts_topic.send(key=a.id.encode(), value=a.to_bytes()) for a in alerts]
+            # Faust's transport producer, not a Faust topic's send(): ~120 alerts per article went through its channel
+            # and FutureMessage machinery each, on the annotating worker's loop (docs/benchmarks.md, session 11);
+            # same key, same partitioner, so the same partition
+            producer = app.producer
+            sends = [await producer.send(settings.topic_alerts, a.id.encode(), a.to_bytes(), None, None, None)
+                     for a in alerts]
             await asyncio.gather(*sends)
             break
         except asyncio.CancelledError:

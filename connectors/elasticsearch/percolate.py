@@ -357,14 +357,25 @@ def alert_id(subscription: str, article_id: str, version: int | None = None) -> 
 
 def alert_for(match: Match, document: dict[str, Any], matched_at: datetime | None = None) -> Alert:
     """The alert of one (subscription, article document) match. Pure."""
+    return _for_subscription(_article_alert(document, matched_at or datetime.now(UTC)), match)
+
+
+def _article_alert(document: dict[str, Any], matched_at: datetime) -> Alert:
+    """What every alert on this article shares, validated once (a batch's article has ~100 alerts at 10,000
+    subscriptions: docs/benchmarks.md, session 11); id and subscription are filled in per match."""
     version = int(document.get("version") or 0)
-    return Alert(id=alert_id(match.subscription, document["id"], version if match.updates else None),
-                 subscription=match.subscription, article_id=document["id"], article_version=version,
+    return Alert(id="", subscription="", article_id=document["id"], article_version=version,
                  title=document.get("title") or "", url=document.get("url"), language=document.get("language") or "",
                  persons=list(document.get("persons") or []),
                  organisations=list(document.get("organisations") or []),
                  locations=list(document.get("locations") or []), topics=list(document.get("topic_names") or []),
-                 published_at=_date(document.get("published_at")), matched_at=matched_at or datetime.now(UTC))
+                 published_at=_date(document.get("published_at")), matched_at=matched_at)
+
+
+def _for_subscription(article: Alert, match: Match) -> Alert:
+    version = article.article_version if match.updates else None
+    return article.model_copy(update={"id": alert_id(match.subscription, article.article_id, version),
+                                      "subscription": match.subscription})
 
 
 def _date(value: Any) -> datetime | None:
@@ -381,12 +392,15 @@ def alerts_for(matches: list[Match], documents: list[dict[str, Any]],
     """One alert per (subscription, article) in the batch, in a stable order; an article twice in the batch (two
     versions) alerts once, for its newest version."""
     now = matched_at or datetime.now(UTC)
+    articles: dict[int, Alert] = {}
     alerts: dict[str, Alert] = {}
     for match in sorted(matches, key=lambda m: m.subscription):
         for slot in sorted(match.slots):
             if not 0 <= slot < len(documents):
                 continue
-            alert = alert_for(match, documents[slot], now)
+            if slot not in articles:
+                articles[slot] = _article_alert(documents[slot], now)
+            alert = _for_subscription(articles[slot], match)
             kept = alerts.get(alert.id)
             if kept is None or alert.article_version > kept.article_version:
                 alerts[alert.id] = alert
