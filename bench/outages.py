@@ -220,15 +220,24 @@ def header(what: str) -> None:
           f"({cpu_model()}), Python {platform.python_version()}", flush=True)
 
 
-def search_freeze(args: argparse.Namespace) -> int:
-    header(f"search-freeze --minutes {args.minutes} --rate {args.rate}")
+def fresh_pipeline(what: str) -> tuple[Path, Pipeline]:
+    """The run's header, and `up` on a fresh work dir (not started)."""
+    header(what)
     work = Path(tempfile.mkdtemp(prefix="newsdesk-outage-"))
-    pipeline = Pipeline(work / "data", nlp_workers=2, indexing=True)
+    return work, Pipeline(work / "data", nlp_workers=2, indexing=True)
+
+
+def start_warm(pipeline: Pipeline) -> None:
+    pipeline.start()
+    print(f"ready in {pipeline.wait_ready(600):.0f} s", flush=True)
+    warm_up(pipeline)
+
+
+def search_freeze(args: argparse.Namespace) -> int:
+    work, pipeline = fresh_pipeline(f"search-freeze --minutes {args.minutes} --rate {args.rate}")
     producer: PacedProducer | None = None
     try:
-        pipeline.start()
-        print(f"ready in {pipeline.wait_ready(600):.0f} s", flush=True)
-        warm_up(pipeline)
+        start_warm(pipeline)
         counter = TopicCounter(pipeline.bootstrap)
         before = memory_by_role(pipeline)
         engine = pipeline.jvms()["opensearch JVM"]
@@ -364,14 +373,10 @@ def disk_full(args: argparse.Namespace) -> int:
 
 
 def stop_without_kafka(args: argparse.Namespace) -> int:
-    header(f"stop-without-kafka --flow-seconds {args.flow_seconds} --rate {args.rate}")
-    work = Path(tempfile.mkdtemp(prefix="newsdesk-outage-"))
-    pipeline = Pipeline(work / "data", nlp_workers=2, indexing=True)
+    work, pipeline = fresh_pipeline(f"stop-without-kafka --flow-seconds {args.flow_seconds} --rate {args.rate}")
     producer: PacedProducer | None = None
     try:
-        pipeline.start()
-        print(f"ready in {pipeline.wait_ready(600):.0f} s", flush=True)
-        warm_up(pipeline)
+        start_warm(pipeline)
         producer = PacedProducer(pipeline.bootstrap, pipeline.topic_raw, args.rate, "stop")
         producer.start()
         time.sleep(args.flow_seconds)

@@ -283,6 +283,23 @@ def test_worker_log_is_clean_of_secrets(delivery_pipeline: Pipeline) -> None:
     Path(delivery_pipeline.data_dir / "up.log").exists()
 
 
+def start_and_send(pipeline: Pipeline, webhook: str, prefix: str) -> list[str]:
+    """Start the pipeline, subscribe ops/split with one webhook, and produce 20 alerts for it; their ids."""
+    pipeline.start()
+    pipeline.wait_ready(180)
+    subscribe(pipeline, "split", [Channel(kind="webhook", target=webhook)])
+    ids = [f"{prefix}-{n}" for n in range(20)]
+    send_alerts(pipeline, "ops/split", ids)
+    return ids
+
+
+def arrive_once_each(path: str, ids: list[str]) -> None:
+    wait_until(lambda: len(delivered(path)) >= len(ids), 180, f"the deliveries to {path}")
+    time.sleep(5)  # time for a duplicate to show up, if there were one
+    assert sorted(r["id"] for r in delivered(path)) == sorted(ids)
+    assert all(r["signed"] for r in delivered(path))
+
+
 def test_a_deliver_only_worker_delivers_for_a_pipeline_without_the_stage(
         tmp_path: Path, engines: Engines, receivers: tuple[str, Mailbox, int]) -> None:
     """README "Settings": `up` without the deliver stage matches but sends nothing; a `newsdesk worker` with only
@@ -292,11 +309,7 @@ def test_a_deliver_only_worker_delivers_for_a_pipeline_without_the_stage(
     pipeline.env.update({"NEWSDESK_STAGES": '["poll", "annotate", "index"]', "NEWSDESK_ALERT_TIMEOUT_S": "5"})
     worker: subprocess.Popen[bytes] | None = None
     try:
-        pipeline.start()
-        pipeline.wait_ready(180)
-        subscribe(pipeline, "split", [Channel(kind="webhook", target=f"{url}/ok/split")])
-        ids = [f"split-{n}" for n in range(20)]
-        send_alerts(pipeline, "ops/split", ids)
+        ids = start_and_send(pipeline, f"{url}/ok/split", "split")
         time.sleep(8)  # a worker with the stage delivers within a second or two
         assert delivered("/ok/split") == [], "up's worker runs no deliver stage"
         worker_log = tmp_path / "deliver-worker.log"
@@ -304,10 +317,7 @@ def test_a_deliver_only_worker_delivers_for_a_pipeline_without_the_stage(
             worker = subprocess.Popen([sys.executable, "-m", "newsdesk.cli", "worker", "--loglevel", "info"],
                                       env={**pipeline.env, "NEWSDESK_STAGES": '["deliver"]',
                                            "NEWSDESK_METRICS_PORT": "0"}, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(lambda: len(delivered("/ok/split")) >= len(ids), 180, "the deliver-only worker's deliveries")
-        time.sleep(5)  # time for a duplicate to show up, if there were one
-        assert sorted(r["id"] for r in delivered("/ok/split")) == sorted(ids)
-        assert all(r["signed"] for r in delivered("/ok/split"))
+        arrive_once_each("/ok/split", ids)
     finally:
         stop_all(pipeline, worker)
 
@@ -321,14 +331,8 @@ def test_up_with_a_delivery_worker_runs_two_workers_and_delivers_once(
     pipeline.env.update({"NEWSDESK_DELIVERY_WORKER": "1", "NEWSDESK_DELIVERY_METRICS_PORT": str(free_port()),
                          "NEWSDESK_ALERT_TIMEOUT_S": "5"})
     try:
-        pipeline.start()
-        pipeline.wait_ready(180)
-        subscribe(pipeline, "split", [Channel(kind="webhook", target=f"{url}/ok/two")])
-        ids = [f"two-{n}" for n in range(20)]
-        send_alerts(pipeline, "ops/split", ids)
-        wait_until(lambda: len(delivered("/ok/two")) >= len(ids), 180, "the delivery worker's deliveries")
-        time.sleep(5)  # time for a duplicate to show up, if there were one
-        assert sorted(r["id"] for r in delivered("/ok/two")) == sorted(ids)
+        ids = start_and_send(pipeline, f"{url}/ok/two", "two")
+        arrive_once_each("/ok/two", ids)
         workers = [p for p in pipeline.descendants() if "streams.worker" in " ".join(p.cmdline())]
         assert len(workers) == 2
         stages = sorted(json.loads(p.environ().get("NEWSDESK_STAGES", "null")) or [] for p in workers)
