@@ -59,9 +59,9 @@ def worker_service(settings: Settings, name: str = "faust-worker", env: dict[str
 def worker_services(settings: Settings) -> list[Service]:
     """The worker; with NEWSDESK_DELIVERY_WORKER, two in one consumer group: every stage but delivery, and a
     delivery worker (no NLP models loaded, its own metrics port, no Faust web)."""
-    if not settings.delivery_worker or "deliver" not in settings.stages or settings.stages == ["deliver"]:
-        return [worker_service(settings)]
     others = [stage for stage in settings.stages if stage != "deliver"]
+    if not settings.delivery_worker or len(others) in (0, len(settings.stages)):  # nothing to split off
+        return [worker_service(settings)]
     return [worker_service(settings, env={"NEWSDESK_STAGES": json.dumps(others)}),
             # it holds no batch of articles: what it has not committed is sent again to channels not marked sent
             worker_service(settings, "delivery-worker", web=False, stop_timeout_s=DELIVERY_STOP_TIMEOUT_S,

@@ -113,11 +113,12 @@ def upsert_operations(alias: str, items: list[tuple[str, dict[str, Any] | None]]
             continue
         subscription = {k: v for k, v in document.items() if k != "query"}
         subscription["kind"] = SUBSCRIPTION
-        qid = query_id(document["query"]) if "query" in document else None
-        if qid is not None:
-            subscription["query_id"] = qid
+        if "query" not in document:
+            operations += [{"index": {"_index": index, "_id": key}}, subscription]
+            continue
+        subscription["query_id"] = qid = query_id(document["query"])
         operations += [{"index": {"_index": index, "_id": key}}, subscription]
-        if qid is not None and qid not in created:  # after its subscription: see the module's doc
+        if qid not in created:  # after its subscription: see the module's doc
             created.add(qid)
             operations += [{"index": {"_index": index, "_id": QUERY_PREFIX + qid}},
                            {"query": document["query"], "kind": QUERY, "query_id": qid}]
@@ -353,11 +354,6 @@ def alert_id(subscription: str, article_id: str, version: int | None = None) -> 
     """Stable: the same (subscription, article) pair, and version when given, always gives the same id."""
     parts = [subscription, article_id] + ([str(version)] if version is not None else [])
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
-def alert_for(match: Match, document: dict[str, Any], matched_at: datetime | None = None) -> Alert:
-    """The alert of one (subscription, article document) match. Pure."""
-    return _for_subscription(_article_alert(document, matched_at or datetime.now(UTC)), match)
 
 
 def _article_alert(document: dict[str, Any], matched_at: datetime) -> Alert:
