@@ -3,7 +3,7 @@
     .venv/bin/python bench/annotation_parts.py [--language it] [--articles 320] [--chunk 32]
 
 The issue's throughput target compares the annotation stage with bare `nlp.pipe`; whatever the Annotator does
-besides NER (language id, rules, propagation, normalising, topics, the pool's pickling) is CPU that bare NER does
+besides NER (language id, rules, precision filters and name lists, propagation, normalising, topics, the pool's pickling) is CPU that bare NER does
 not spend. This script measures each part on the same synthetic articles as bench/pipeline_throughput.py, as
 process CPU time, alternating the parts chunk by chunk (this VM's speed drifts by more than 10% within minutes;
 alternating small chunks cancels most of it), and prints each as a share of bare `nlp.pipe` on the same chunks.
@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from newsdesk.settings import DEFAULT_MODELS  # noqa: E402
 from streams.nlp import language as langid  # noqa: E402
-from streams.nlp import models, rules, topics  # noqa: E402
+from streams.nlp import models, person_names, precision, rules, topics  # noqa: E402
 from streams.nlp.annotate import LANGUAGE_MODEL, Annotator, Document  # noqa: E402
 from streams.nlp.normalise import Mention, normalise  # noqa: E402
 from streams.nlp.propagate import propagate, tidy  # noqa: E402
@@ -101,6 +101,9 @@ def main() -> None:
                 split = clock()
                 found = rules.apply(args.language, text, tokens, found)
                 cpu["rules"] += clock() - split
+                split = clock()
+                found = person_names.apply(precision.apply(args.language, text, found))
+                cpu["precision filters, name lists"] += clock() - split
                 split = clock()
                 found_per_doc.append(propagate(text, found, tokens, len(document.title)))
                 cpu["propagation"] += clock() - split

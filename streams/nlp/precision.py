@@ -4,14 +4,22 @@ Why: measured on real text (tests/fixtures/ner-real/, streams/nlp/evaluate_real.
 are mostly of four kinds, each fixed by a general rule driven by streams/nlp/data/precision.jsonl:
 
 - titles and forms of address inside or instead of a person ("Signora Presidente", "Mrs Lynne", "Commissario
-  Monti"): leading title words are cut from PER mentions; a mention of titles only is dropped;
+  Monti"): leading title words are cut from PER mentions; a mention of titles only is dropped. A title that only
+  ever stands before a person (data kind `person_title`) also makes a person of a mention the model typed
+  otherwise ("Presidente Prodi" ORG, "onorevole Wynn" LOC, "Mr Osborne" LOC become PER "Prodi", "Wynn",
+  "Osborne"), and such titles alone ("Commissario" MISC, "Presidente" ORG) are dropped;
 - person spans that swallow the end of the name before them ("Repubblica Popolare Cinese Xi Jinping" read as
   PER "Popolare Cinese Xi Jinping"): leading institution words and nationality adjectives are cut from PER;
 - all-caps page furniture ("LIVE", "FOTO", "VIDEO", "LEGGI ANCHE") read as places or people: dropped when every
   word of the mention is furniture;
-- a capitalised ordinary word at the start of a sentence ("Tuttavia", "Infine", "Naturalmente") read as a name:
-  a one-word mention there is dropped when the word is a stop word of the language (spaCy's list), an Italian
-  adverb in -mente, or listed in the data.
+- a capitalised ordinary word at the start of a sentence ("Tuttavia", "Infine", "Naturalmente", "Devo",
+  "Costituisce") read as a name: a one-word mention there is dropped when the word is a stop word of the language
+  (spaCy's list), an Italian adverb in -mente, listed in the data, or a common word (data/common_words.txt: the
+  lowercase words of the multilingual sentence encoder's vocabulary, places left out) that is not a listed
+  person name and is not written capitalised elsewhere in the article, mid-sentence ("Trump" is kept in an
+  article that says "Donald Trump");
+- an institution span run on into the verb after it ("Commissione di elaborare", "Commissione di garantire"):
+  cut before a preposition followed by an Italian infinitive.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from importlib import resources
 
 import spacy
 
+from streams.nlp import person_names
 from streams.nlp.normalise import LABELS, Mention
 
 _TOKEN = re.compile(r"\S+")
@@ -36,6 +45,7 @@ class Lists:
     not_name: frozenset[str] = field(default_factory=frozenset)
     furniture: frozenset[str] = field(default_factory=frozenset)
     not_initial: frozenset[str] = field(default_factory=frozenset)
+    person_titles: frozenset[str] = field(default_factory=frozenset)
 
 
 def _stop_words(language: str) -> frozenset[str]:
@@ -48,14 +58,15 @@ def _stop_words(language: str) -> frozenset[str]:
 @cache
 def lists_for(language: str) -> Lists:
     text = resources.files("streams.nlp").joinpath("data", "precision.jsonl").read_text("utf-8")
-    words: dict[str, set[str]] = {"title": set(), "not_name": set(), "furniture": set(), "not_initial": set()}
+    words: dict[str, set[str]] = {"title": set(), "not_name": set(), "furniture": set(), "not_initial": set(),
+                                  "person_title": set()}
     for line in text.splitlines():
         if line.strip():
             entry = json.loads(line)
             if entry.get("lang", "*") in ("*", language):
                 words[entry["kind"]].update(w.casefold() for w in entry["words"])
     return Lists(frozenset(words["title"]), frozenset(words["not_name"]), frozenset(words["furniture"]),
-                 frozenset(words["not_initial"]) | _stop_words(language))
+                 frozenset(words["not_initial"]) | _stop_words(language), frozenset(words["person_title"]))
 
 
 def _key(word: str) -> str:
@@ -67,9 +78,33 @@ def _sentence_initial(text: str, start: int) -> bool:
     return not before or before[-1] in _SENTENCE_END
 
 
-def _not_initial(language: str, word: str, lists: Lists) -> bool:
+@cache
+def common_words() -> frozenset[str]:
+    return frozenset(resources.files("streams.nlp").joinpath("data", "common_words.txt").read_text("utf-8").split())
+
+
+def _not_initial(language: str, word: str, lists: Lists, text: str) -> bool:
     key = _key(word)
-    return key in lists.not_initial or (language == "it" and key.endswith("mente") and len(key) > 7)
+    if key in lists.not_initial or (language == "it" and key.endswith("mente") and len(key) > 7):
+        return True
+    return key in common_words() and word not in person_names.names().any and not _capitalised_mid_sentence(text, word)
+
+
+def _capitalised_mid_sentence(text: str, word: str) -> bool:
+    """Whether `word` also occurs in `text` where a sentence does not start: written like a name by choice."""
+    return any(not _sentence_initial(text, m.start())
+               for m in re.finditer(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text))
+
+
+# A preposition and an infinitive after an institution's name: where a run-on span must end.
+_RUN_ON_VERB = re.compile(r"\s+(?:di|a|da|per)\s+[a-zà-ù]{2,}(?:are|ere|ire|arsi|ersi|irsi)\b")
+
+
+def _cut_run_on(mention: Mention) -> Mention:
+    hit = _RUN_ON_VERB.search(mention.text)
+    if hit is None or hit.start() == 0:
+        return mention
+    return Mention(mention.text[:hit.start()], mention.label, mention.start, mention.source)
 
 
 def _cut_person(mention: Mention, lists: Lists) -> Mention | None:
@@ -88,6 +123,30 @@ def _cut_person(mention: Mention, lists: Lists) -> Mention | None:
     return Mention(mention.text[start:], mention.label, mention.start + start, mention.source)
 
 
+# Lowercase words a name may hold between its capitalised words (Ursula von der Leyen, Loyola de Palacio).
+_PARTICLES = frozenset({"de", "di", "da", "del", "della", "van", "von", "der", "den", "le", "la", "du", "dos", "das",
+                        "el", "al", "bin", "ibn"})
+
+
+def _titled_person(mention: Mention, lists: Lists) -> Mention | None:
+    """A non-person mention that starts with a person-only title: the name after it as PER, the mention itself
+    when no name follows in name shape ("Presidente della Repubblica"), or None when it is titles only."""
+    tokens = list(_TOKEN.finditer(mention.text))
+    first = 0
+    while first < len(tokens) and _key(tokens[first].group()) in lists.person_titles:
+        first += 1
+    if first == 0:
+        return mention
+    if first == len(tokens):
+        return None
+    rest = [t.group() for t in tokens[first:]]
+    if not (rest[-1][:1].isupper() and all(w[:1].isupper() or w in _PARTICLES for w in rest)
+            and not any(_key(w) in lists.not_name for w in rest)):  # Presidente della Repubblica
+        return mention
+    start = tokens[first].start()
+    return Mention(mention.text[start:], "PER", mention.start + start, mention.source)
+
+
 def _furniture(mention: Mention, lists: Lists) -> bool:
     words = [_key(w) for w in _TOKEN.findall(mention.text)]
     return mention.text.isupper() and bool(words) and all(w in lists.furniture for w in words)
@@ -102,8 +161,15 @@ def apply(language: str, text: str, mentions: list[Mention]) -> list[Mention]:
             continue
         words = _TOKEN.findall(mention.text)
         if (len(words) == 1 and not mention.text.isupper() and _sentence_initial(text, mention.start)
-                and _not_initial(language, words[0], lists)):
+                and _not_initial(language, words[0], lists, text)):
             continue
+        if language == "it" and mention.source != "rule":
+            mention = _cut_run_on(mention)
+        if LABELS.get(mention.label) in ("ORG", "LOC", "MISC") and mention.source != "rule":
+            titled = _titled_person(mention, lists)
+            if titled is None:
+                continue
+            mention = titled
         if LABELS.get(mention.label) == "PER" and mention.source != "rule":
             cut = _cut_person(mention, lists)
             if cut is None:

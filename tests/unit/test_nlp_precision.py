@@ -41,7 +41,7 @@ def test_english_titles_are_cut_from_people() -> None:
 @pytest.mark.parametrize(("surface", "kept"), [("LIVE", False), ("FOTO VIDEO", False), ("UCRAINA", True),
                                                ("Live", True)])
 def test_all_caps_furniture_is_dropped(surface: str, kept: bool) -> None:
-    text = f"Guerra: {surface} e altro"
+    text = f"La guerra in {surface} e altro"
     assert bool(apply("it", text, [_at(text, surface, "LOC")])) is kept
 
 
@@ -55,3 +55,38 @@ def test_sentence_initial_ordinary_words_are_dropped_but_names_stay() -> None:
 def test_all_caps_stop_word_is_not_dropped() -> None:
     text = "US troops left."
     assert [m.text for m in apply("en", text, [_at(text, "US", "GPE")])] == ["US"]
+
+
+@pytest.mark.parametrize(("language", "text", "surface", "label", "expected"), [
+    ("it", "Ha risposto il Presidente Prodi ieri.", "Presidente Prodi", "ORG", [("Prodi", "PER")]),
+    ("it", "Ringrazio l'onorevole Wynn per la relazione.", "onorevole Wynn", "LOC", [("Wynn", "PER")]),
+    ("it", "Secondo Mr Osborne il piano regge.", "Mr Osborne", "LOC", [("Osborne", "PER")]),
+    ("it", "Parla la vicepresidente de Palacio oggi.", "vicepresidente de Palacio", "LOC", [("de Palacio", "PER")]),
+    ("it", "Ha parlato il Commissario a lungo.", "Commissario", "MISC", []),
+    ("it", "Lo firma il Presidente della Repubblica oggi.", "Presidente della Repubblica", "ORG",
+     [("Presidente della Repubblica", "ORG")]),
+    ("en", "We heard Commissioner Barnier today.", "Commissioner Barnier", "ORG", [("Barnier", "PER")]),
+])
+def test_a_person_only_title_makes_a_person_of_any_type(language: str, text: str, surface: str, label: str,
+                                                        expected: list[tuple[str, str]]) -> None:
+    out = apply(language, text, [_at(text, surface, label)])
+    assert [(m.text, m.label) for m in out] == expected
+    assert all(text[m.start:m.end] == m.text for m in out)
+
+
+def test_a_common_word_starting_a_sentence_is_dropped_unless_written_as_a_name_elsewhere() -> None:
+    text = "Devo dire che va bene. Costituisce un passo avanti. Trump ha parlato. Lo ha detto ieri Trump."
+    mentions = [_at(text, "Devo", "PER"), _at(text, "Costituisce", "PER"), _at(text, "Trump", "PER")]
+    assert [(m.text, m.start) for m in apply("it", text, mentions)] == [("Trump", text.index("Trump"))]
+    alone = "Trump ha parlato."  # "trump" is a common English word, and nothing here says it is a name
+    assert apply("it", alone, [_at(alone, "Trump", "PER")]) == []
+
+
+@pytest.mark.parametrize(("surface", "expected"), [
+    ("Commissione di elaborare", "Commissione"),
+    ("Commissione di esprimersi", "Commissione"),
+    ("Commissione per la politica regionale", "Commissione per la politica regionale"),
+])
+def test_an_institution_run_on_into_a_verb_is_cut(surface: str, expected: str) -> None:
+    text = f"Chiediamo alla {surface} una risposta."
+    assert [m.text for m in apply("it", text, [_at(text, surface, "ORG")])] == [expected]
