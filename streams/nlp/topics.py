@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from streams.records import Topic
 
-MODEL_NAME = "newsdesk:iptc-use-head-v1"
+MODEL_NAME = "newsdesk:iptc-use-head-v2"
 LEAD_CHARS = 100  # title + this much text is embedded: the lead carries the topic, and USE costs per token
 KEYWORD_WEIGHT = 0.1  # share of the score from keyword stems (chosen on the dev split)
 MIN_SCORE = 0.15  # below this the best topic is a guess: no topic (junk, boilerplate)

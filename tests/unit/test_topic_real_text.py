@@ -23,16 +23,18 @@ from tests.conftest import FIXTURES
 REAL = FIXTURES / "topics-real"
 Results = dict[str, dict[str, evaluate_topics.Accuracy]]
 
-# Measured 2026-12-06, newsdesk:iptc-use-head-v1, sib200.jsonl heldout (title "", sentence as text):
-# en 0.471 / 0.626, it 0.524 / 0.583, fr 0.529 / 0.588 (n = 187 each); all 0.508 / 0.599 (n = 561).
+# Measured 2026-12-06, newsdesk:iptc-use-head-v2, sib200.jsonl heldout (title "", sentence as text):
+# en 0.717 / 0.824, it 0.674 / 0.775, fr 0.642 / 0.775 (n = 187 each); all 0.677 / 0.791 (n = 561).
+# (head v1, before the session 12 examples: all 0.508 / 0.599.)
 FLOORS: dict[str, tuple[float, float]] = {  # group -> (top-1, top-2)
-    "all": (0.47, 0.56),
-    "lang=en": (0.44, 0.59),
-    "lang=it": (0.49, 0.55),
-    "lang=fr": (0.49, 0.55),
+    "all": (0.64, 0.76),
+    "lang=en": (0.68, 0.79),
+    "lang=it": (0.64, 0.74),
+    "lang=fr": (0.61, 0.74),
 }
-# sib200-geography.jsonl (all 75 items; gold: science and technology, or environment): top-1 0.400 measured.
-GEOGRAPHY_TOP1_FLOOR = 0.37
+# sib200-geography.jsonl (all 75 items; gold: science and technology, or environment): top-1 0.573 measured
+# (head v1: 0.400).
+GEOGRAPHY_TOP1_FLOOR = 0.54
 
 
 def _build_module() -> ModuleType:
