@@ -3,11 +3,12 @@
     .venv/bin/python bench/annotation_parts.py [--language it] [--articles 320] [--chunk 32]
 
 The issue's throughput target compares the annotation stage with bare `nlp.pipe`; whatever the Annotator does
-besides NER (language id, rules, precision filters and name lists, propagation, normalising, topics, the pool's pickling) is CPU that bare NER does
-not spend. This script measures each part on the same synthetic articles as bench/pipeline_throughput.py, as
-process CPU time, alternating the parts chunk by chunk (this VM's speed drifts by more than 10% within minutes;
-alternating small chunks cancels most of it), and prints each as a share of bare `nlp.pipe` on the same chunks.
-One process, one BLAS thread (as in a pool worker). Results belong in docs/benchmarks.md.
+besides NER (language id, rules, precision filters and name lists, propagation, normalising, topics, the pool's
+pickling) is CPU that bare NER does not spend. This script measures each part on the same synthetic articles as
+bench/pipeline_throughput.py, as process CPU time, alternating the parts chunk by chunk (this VM's speed drifts by
+more than 10% within minutes; alternating small chunks cancels most of it), and prints each as a share of bare
+`nlp.pipe` on the same chunks. One process, one BLAS thread (as in a pool worker). Results belong in
+docs/benchmarks.md.
 
 Three bare `nlp.pipe` rows, each on its own copy of the model (a tokenizer's cache is per copy): without a memory
 zone (what bench/pipeline_throughput.py compares with: its cache fills as it reads), inside a zone with the
