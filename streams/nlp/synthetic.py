@@ -30,11 +30,11 @@ from functools import lru_cache
 from pathlib import Path
 from random import Random
 
-from streams.nlp.evaluate import GoldDocument, Span
+from streams.nlp.evaluate import GoldDocument
+from streams.nlp.train import MARK, unmark  # the news corpus's inline marks, read the same way
 
 HERE = Path(__file__).resolve().parent
 TRAINING = HERE / "training" / "it"
-MARK = re.compile(r"\[\[([^\[\]|]+)\|(PER|ORG|LOC|MISC)\]\]")
 # Latin-script locales of the installed faker with person providers; Italian names are weighted up in Italian news.
 LOCALES = ("it_IT", "en_US", "en_GB", "en_IE", "de_DE", "de_AT", "fr_FR", "fr_BE", "es_ES", "es_MX", "nl_NL",
            "nl_BE", "pl_PL", "pt_PT", "pt_BR", "sv_SE", "cs_CZ", "sk_SK", "hu_HU", "ro_RO", "tr_TR", "fi_FI",
@@ -557,17 +557,6 @@ def render(template: str, ctx: Context) -> str:
     if m and not text.startswith("[[") and text[m.start()].islower():
         text = text[:m.start()] + text[m.start()].upper() + text[m.start() + 1:]
     return text
-
-
-def unmark(marked: str, offset: int = 0) -> tuple[str, list[Span]]:
-    """'Il [[governo|ORG]] ...' -> plain text and spans (as streams/nlp/train.py reads the news corpus)."""
-    plain, spans, last = "", [], 0
-    for m in MARK.finditer(marked):
-        plain += marked[last:m.start()]
-        start = offset + len(plain)
-        spans.append(Span(m[2], start, start + len(m[1]), m[1]))
-        plain, last = plain + m[1], m.end()
-    return plain + marked[last:], spans
 
 
 # --- the kinds of article ------------------------------------------------------------------------------------
