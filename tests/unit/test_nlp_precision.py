@@ -90,3 +90,10 @@ def test_a_common_word_starting_a_sentence_is_dropped_unless_written_as_a_name_e
 def test_an_institution_run_on_into_a_verb_is_cut(surface: str, expected: str) -> None:
     text = f"Chiediamo alla {surface} una risposta."
     assert [m.text for m in apply("it", text, [_at(text, surface, "ORG")])] == [expected]
+
+
+def test_the_common_word_rule_spares_gazetteer_names_and_english() -> None:
+    text = "Shell ha chiuso in rialzo."  # "shell" is a common word, but the gazetteer named it
+    assert [m.text for m in apply("it", text, [Mention("Shell", "ORG", 0, "rule")])] == ["Shell"]
+    english = "Amazon said on Monday it would hire."  # a brand that is a common word, in English
+    assert [m.text for m in apply("en", english, [_at(english, "Amazon", "ORG")])] == ["Amazon"]
