@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 import spacy
@@ -47,6 +47,11 @@ class Lists:
     not_initial: frozenset[str] = field(default_factory=frozenset)
     person_titles: frozenset[str] = field(default_factory=frozenset)
 
+    @cached_property
+    def cut_from_person(self) -> frozenset[str]:
+        """What a person mention may start with and lose: titles, institution words, nationality adjectives."""
+        return self.titles | self.not_name
+
 
 def _stop_words(language: str) -> frozenset[str]:
     try:
@@ -65,8 +70,9 @@ def lists_for(language: str) -> Lists:
             entry = json.loads(line)
             if entry.get("lang", "*") in ("*", language):
                 words[entry["kind"]].update(w.casefold() for w in entry["words"])
-    return Lists(frozenset(words["title"]), frozenset(words["not_name"]), frozenset(words["furniture"]),
-                 frozenset(words["not_initial"]) | _stop_words(language), frozenset(words["person_title"]))
+    return Lists(frozenset(words["title"] | words["person_title"]), frozenset(words["not_name"]),
+                 frozenset(words["furniture"]), frozenset(words["not_initial"]) | _stop_words(language),
+                 frozenset(words["person_title"]))
 
 
 def _key(word: str) -> str:
@@ -114,14 +120,19 @@ def _cut_run_on(mention: Mention) -> Mention:
     return Mention(mention.text[:hit.start()], mention.label, mention.start, mention.source)
 
 
+def _leading(tokens: list[re.Match[str]], words: frozenset[str]) -> int:
+    """How many of the first tokens are in `words`."""
+    count = 0
+    while count < len(tokens) and _key(tokens[count].group()) in words:
+        count += 1
+    return count
+
+
 def _cut_person(mention: Mention, lists: Lists) -> Mention | None:
     """A PER mention without leading titles, institution words and nationality adjectives; None if nothing
     of a name is left."""
     tokens = list(_TOKEN.finditer(mention.text))
-    first = 0
-    while first < len(tokens) and (_key(tokens[first].group()) in lists.titles
-                                   or _key(tokens[first].group()) in lists.not_name):
-        first += 1
+    first = _leading(tokens, lists.cut_from_person)
     if first == len(tokens):
         return None
     if first == 0:
@@ -139,9 +150,7 @@ def _titled_person(mention: Mention, lists: Lists) -> Mention | None:
     """A non-person mention that starts with a person-only title: the name after it as PER, the mention itself
     when no name follows in name shape ("Presidente della Repubblica"), or None when it is titles only."""
     tokens = list(_TOKEN.finditer(mention.text))
-    first = 0
-    while first < len(tokens) and _key(tokens[first].group()) in lists.person_titles:
-        first += 1
+    first = _leading(tokens, lists.person_titles)
     if first == 0:
         return mention
     if first == len(tokens):

@@ -56,7 +56,7 @@ def _latin(name: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def common_words() -> frozenset[str]:
+def italian_prose_words() -> frozenset[str]:
     """Lowercase words of Italian prose (the project's news corpus, the silver essays, spaCy's stop words): a
     surname or first name that is also one of them (*Come*, *Secondo*, *Marina*) would teach that an ordinary
     capitalised word is a name, so it is never drawn."""
@@ -86,7 +86,7 @@ class Names:
 def names() -> dict[str, Names]:
     from faker import Faker
 
-    common = common_words()
+    common = italian_prose_words()
     blocked = {p.lower() for p in places()} | common
 
     def keep(values: Iterable[str]) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ import re
 
 from streams.nlp.evaluate import load, problems
 from streams.nlp.silver import held_out_sentences, normalised
-from streams.nlp.synthetic import KINDS, common_words, generate
+from streams.nlp.synthetic import KINDS, generate, italian_prose_words
 from streams.nlp.train import TRAINING, corpus, synthetic
 
 BUILT = TRAINING / "it" / "synthetic-news.jsonl"
@@ -38,7 +38,7 @@ def test_people_are_named_by_surname_alone_and_titles_stay_outside_the_span() ->
     lone = [s for s in people if " " not in s.text]
     assert len(lone) > 0.4 * len(people)
     assert not [s.text for s in people if set(s.text.split()) & TITLE_WORDS]
-    common = common_words()
+    common = italian_prose_words()
     assert not [s.text for s in lone if s.text.lower() in common]  # no surname "Come"
     for d in documents:  # the title word is right before the name, outside it
         for s in d.entities:
