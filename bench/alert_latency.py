@@ -54,11 +54,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil  # noqa: E402
 from alerts_matching import _zipf  # noqa: E402
-from kafka import KafkaProducer  # noqa: E402
+from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
+from kafka import TopicPartition as KafkaTopicPartition  # noqa: E402
 from pipeline_throughput import (  # noqa: E402
     ENGLISH,
     Pipeline,
     TopicCounter,
+    _role,
     await_articles,
     counts,
     cpu_shares,
@@ -207,8 +209,10 @@ def round_rate(pipeline: Pipeline, producer: KafkaProducer, counter: TopicCounte
 
 
 def pairs(pipelines: dict[str, Pipeline], producer: KafkaProducer, counter: TopicCounter, number: int,
-          size: int, seed: int, label: str, timeout_s: float, lines: list[str]) -> list[float]:
-    """Paired rounds A/B, the order swapped every other pair; returns B's rates, appends the ratio lines."""
+          size: int, seed: int, label: str, timeout_s: float, lines: list[str],
+          b_ids: list[str] | None = None) -> list[float]:
+    """Paired rounds A/B, the order swapped every other pair; returns B's rates, appends the ratio lines (and the
+    ids of B's articles to `b_ids`)."""
     ratios, b_rates = [], []
     for n in range(1, number + 1):
         order = ["A", "B"] if n % 2 else ["B", "A"]
@@ -216,6 +220,8 @@ def pairs(pipelines: dict[str, Pipeline], producer: KafkaProducer, counter: Topi
         notes = []
         for name in order:
             chunk = make_articles(size, 500, seed + 100 * n + (1 if name == "B" else 0), prefix=f"{label}{n}{name}")
+            if name == "B" and b_ids is not None:
+                b_ids += [article.id for article in chunk]
             rates[name], shares = round_rate(pipelines[name], producer, counter, chunk, timeout_s)
             notes.append(f"{name} {rates[name]:.1f}/s [{shares}]")
             time.sleep(2.0)
@@ -256,6 +262,38 @@ def pin(pipelines: dict[str, Pipeline], delivery: subprocess.Popen[bytes] | None
     return f"pinned: {len(engine_side)} processes on CPU 1 (engines, delivery worker), {len(pipeline_side)} on CPU 0"
 
 
+def alerts_behind(pipeline: Pipeline) -> int:
+    """Alerts on the pipeline's `alerts` topic its consumer group has not committed yet (not yet delivered)."""
+    topic = pipeline.topic_raw.replace("articles.raw", "alerts")
+    # a consumer with the group's id reads its committed offsets without joining it (no subscribe, no poll)
+    consumer = KafkaConsumer(bootstrap_servers=pipeline.bootstrap, enable_auto_commit=False,
+                             group_id=pipeline.env.get("NEWSDESK_APP_ID", "newsdesk"))
+    try:
+        partitions = [KafkaTopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        ends = consumer.end_offsets(partitions)
+        return sum(end - (consumer.committed(tp) or 0) for tp, end in ends.items())
+    finally:
+        consumer.close()
+
+
+def memory_and_cpu(pipeline: Pipeline) -> str:
+    """RSS and CPU time so far of each Python process of the pipeline (workers, NLP pool, API): what a delivery
+    worker of its own costs beside the annotating worker."""
+    if pipeline.process is None:
+        return "not started"
+    parts = []
+    for process in psutil.Process(pipeline.process.pid).children(recursive=True):
+        try:
+            role = _role(process)
+            if role.endswith("JVM"):
+                continue
+            times = process.cpu_times()
+            parts.append(f"{role} {process.memory_info().rss / 2**20:.0f} MiB, {times.user + times.system:.0f} s CPU")
+        except psutil.NoSuchProcess:
+            continue
+    return "; ".join(parts)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscriptions", type=int, default=10_000)
@@ -269,6 +307,8 @@ def main() -> int:
                         help="names and words in more than this share of the articles are not followed")
     parser.add_argument("--separate-delivery", action="store_true",
                         help="B delivers alerts in a worker of its own (stage deliver), not in up's worker")
+    parser.add_argument("--delivery-worker", choices=["default", "0", "1"], default="default",
+                        help="NEWSDESK_DELIVERY_WORKER for both pipelines' `up` (default: the settings' default)")
     parser.add_argument("--pin", action="store_true",
                         help="engines (and a delivery worker of its own) on CPU 1, the pipelines on CPU 0")
     parser.add_argument("--seed", type=int, default=2026)
@@ -278,7 +318,8 @@ def main() -> int:
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     webhook = f"http://127.0.0.1:{receiver.server_address[1]}/alert"
-    env = {"NEWSDESK_ALLOW_PRIVATE_ADDRESSES": "1"}
+    env = {"NEWSDESK_ALLOW_PRIVATE_ADDRESSES": "1",
+           **({} if args.delivery_worker == "default" else {"NEWSDESK_DELIVERY_WORKER": args.delivery_worker})}
     dirs = [Path(tempfile.mkdtemp(prefix="bench-alert-latency-")) for _ in range(2)]
     a = Pipeline(dirs[0], args.nlp_workers, indexing=True, extra_env=env)
     b = Pipeline(dirs[1], args.nlp_workers, indexing=True, engines=a, prefix=B_PREFIX, extra_env=env)
@@ -317,8 +358,19 @@ def main() -> int:
         print(lines[-1], flush=True)
         alerts_before = counter.count(b.topic_raw.replace("articles.raw", "alerts"))
         indexed_before = counts(b, counter).indexed
+        b_ids: list[str] = []
         b_rates = pairs(pipelines, producer, counter, args.pairs, args.pair_articles, args.seed + 2,
-                        f"B with {args.subscriptions:,} subscriptions", args.timeout, lines)
+                        f"B with {args.subscriptions:,} subscriptions", args.timeout, lines, b_ids)
+        # The pairs offer articles as fast as B annotates them, beyond what delivery sends at ~120 alerts per
+        # article: the latency measure starts once B's group has committed every alert (the backlog delivered)
+        drained = time.monotonic()
+        wait_until(lambda: all(i in Receiver.received for i in b_ids), args.timeout,
+                   "the webhook alerts of every pair article", interval_s=0.5)
+        webhook_s = time.monotonic() - drained
+        wait_until(lambda: alerts_behind(b) == 0, args.timeout, "B's delivery to commit every alert", interval_s=0.5)
+        lines.append(f"B: after the last pair, its webhook alerts all received in {webhook_s:.1f}s, every alert "
+                     f"delivered (committed) in {time.monotonic() - drained:.1f}s")
+        print(lines[-1], flush=True)
         matched = counter.count(b.topic_raw.replace("articles.raw", "alerts")) - alerts_before
         per_article = matched / max(1, counts(b, counter).indexed - indexed_before)
         lines.append(f"B: {per_article:.1f} alerts per article in the pairs (the webhook subscription's 1 included)")
@@ -330,7 +382,11 @@ def main() -> int:
             produce_paced(producer, articles, rate, b.topic_raw, sent)
             wait_until(lambda: all(a.id in Receiver.received for a in articles), args.timeout,
                        "every latency article's alert at the webhook", interval_s=0.5)
-            values = sorted(Receiver.received[key] - at for key, at in sent.items())
+            in_order = [Receiver.received[key] - at for key, at in sorted(sent.items(), key=lambda item: item[1])]
+            third = max(1, len(in_order) // 3)  # a backlog left by the pairs: a first third slower than the last
+            lines.append(f"latency p50 of the first / last third of the articles produced: "
+                         f"{statistics.median(in_order[:third]):.2f}s / {statistics.median(in_order[-third:]):.2f}s")
+            values = sorted(in_order)
             lines.append(f"latency on B, produce on articles.raw -> alert received by the webhook, {len(values)} "
                          f"articles at {rate:.1f}/s (half B's median rate): p50 {percentile(values, 0.5):.2f}s, "
                          f"p90 {percentile(values, 0.9):.2f}s, p99 {percentile(values, 0.99):.2f}s, "
@@ -349,6 +405,8 @@ def main() -> int:
                 delivery.wait(60)
             except subprocess.TimeoutExpired:
                 delivery.kill()
+        for name, pipeline in pipelines.items():
+            print(f"{name}: {memory_and_cpu(pipeline)}", flush=True)
         if producer is not None:
             producer.close(timeout=10)
         if counter is not None:

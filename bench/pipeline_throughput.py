@@ -456,11 +456,19 @@ def _role(process: Any) -> str:
     if "multiprocessing" in cmdline:
         return "nlp pool"
     if "streams.app" in cmdline or "streams.worker" in cmdline:  # `python -m streams.<module> worker`
-        return "faust worker"
+        return "delivery worker" if _delivers_only(process) else "faust worker"
     if "newsdesk.cli" in cmdline:  # `up` and any helper it starts (e.g. `newsdesk api`)
         command = cmdline.split("newsdesk.cli", 1)[1].split()
         return f"newsdesk {command[0]}" if command else "newsdesk"
     return "other"
+
+
+def _delivers_only(process: Any) -> bool:
+    """The worker `up` starts for the deliver stage alone (NEWSDESK_DELIVERY_WORKER), told apart by its stages."""
+    try:
+        return bool(process.environ().get("NEWSDESK_STAGES") == '["deliver"]')
+    except Exception:
+        return False
 
 
 def cpu_snapshot(pid: int) -> CpuSnapshot | None:

@@ -135,10 +135,11 @@ class Settings(BaseSettings):
     # served there: labels never carry a URL or an article id).
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9108, ge=0, le=65535)
-    # `newsdesk up` runs the deliver stage in a worker process of its own: with many alerts per article, delivery
-    # in the annotating worker takes its event loop from annotation and indexing (docs/benchmarks.md, session 11).
-    # That worker serves its metrics on delivery_metrics_port (0: off).
-    delivery_worker: bool = False
+    # `newsdesk up` runs the deliver stage in a worker process of its own (the default since session 13): with many
+    # alerts per article, delivery in the annotating worker takes its event loop from annotation and indexing
+    # (docs/benchmarks.md, sessions 11 and 13). It costs ~145 MiB idle. False: one worker runs every stage. That
+    # worker serves its metrics on delivery_metrics_port (0: off).
+    delivery_worker: bool = True
     delivery_metrics_port: int = Field(default=9109, ge=0, le=65535)
     log_level: str = "info"
     # JSON lines when stderr is not a terminal, short lines on one; "json" or "console" force one (newsdesk/logs.py).

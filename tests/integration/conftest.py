@@ -163,6 +163,10 @@ class Pipeline:
             "NEWSDESK_ALLOW_PRIVATE_ADDRESSES": "1",  # the test feed server is on 127.0.0.1
             # a rebalance here takes seconds; one stuck for 30 s restarts the worker within a test's time budget
             "NEWSDESK_REBALANCE_STALL_S": "30",
+            # one worker running every stage: these tests kill, stall and count "the worker". `up`'s default (a
+            # delivery worker of its own) runs in test_embedded_engines.py (a fresh `up`, every default) and in
+            # test_alert_delivery.py::test_up_with_a_delivery_worker_runs_two_workers_and_delivers_once
+            "NEWSDESK_DELIVERY_WORKER": "0",
         }
         self.log_path = data_dir / "up.log"
         self.process: subprocess.Popen[bytes] | None = None

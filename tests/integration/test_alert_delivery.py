@@ -35,7 +35,7 @@ from tests.loopback import QuietHandler, serve
 
 FAIL_FOR_S = 60.0  # the issue's "answers 500 for a minute, then 200"
 SECRETS = {"ops/a": "secret-a", "ops/flaky": "secret-flaky", "ops/down": "secret-down", "ops/healthy": "secret-h",
-           "ops/crash": "secret-crash", "ops/split": "secret-split"}
+           "ops/crash": "secret-crash", "ops/split": "secret-split", "ops/crash-two": "secret-crash-two"}
 
 
 class Receiver(QuietHandler):
@@ -324,12 +324,13 @@ def test_a_deliver_only_worker_delivers_for_a_pipeline_without_the_stage(
 
 def test_up_with_a_delivery_worker_runs_two_workers_and_delivers_once(
         tmp_path: Path, engines: Engines, receivers: tuple[str, Mailbox, int]) -> None:
-    """NEWSDESK_DELIVERY_WORKER=1: `up` supervises a second worker that only delivers (it loads no NLP models: no
-    pool processes under it), and alerts still arrive once each."""
+    """`up`'s default (NEWSDESK_DELIVERY_WORKER): a second worker that only delivers (it loads no NLP models: no pool
+    processes under it), and alerts still arrive once each. Killed (SIGKILL) while its webhook request is in
+    flight, it is restarted alone and the alert arrives once; nothing delivered before is sent again."""
     url, _, _ = receivers
     pipeline = Pipeline(tmp_path / "two", engines)
-    pipeline.env.update({"NEWSDESK_DELIVERY_WORKER": "1", "NEWSDESK_DELIVERY_METRICS_PORT": str(free_port()),
-                         "NEWSDESK_ALERT_TIMEOUT_S": "5"})
+    del pipeline.env["NEWSDESK_DELIVERY_WORKER"]  # the default, not the one-worker layout of the other tests
+    pipeline.env.update({"NEWSDESK_DELIVERY_METRICS_PORT": str(free_port()), "NEWSDESK_ALERT_TIMEOUT_S": "5"})
     try:
         ids = start_and_send(pipeline, f"{url}/ok/two", "two")
         arrive_once_each("/ok/two", ids)
@@ -338,6 +339,23 @@ def test_up_with_a_delivery_worker_runs_two_workers_and_delivers_once(
         stages = sorted(json.loads(p.environ().get("NEWSDESK_STAGES", "null")) or [] for p in workers)
         assert stages == [["deliver"], ["poll", "annotate", "index"]]
         delivering = next(p for p in workers if "deliver" in p.environ().get("NEWSDESK_STAGES", ""))
+        annotating = next(p for p in workers if p is not delivering)
         assert not delivering.children(), "the delivery worker starts no NLP pool"
+
+        Receiver.release.clear()
+        subscribe(pipeline, "crash-two", [Channel(kind="webhook", target=f"{url}/block")])
+        send_alerts(pipeline, "ops/crash-two", ["two-crash"])
+        wait_until(lambda: "two-crash" in Receiver.held, 60, "the request to be held by the receiver")
+        os.kill(delivering.pid, signal.SIGKILL)
+        delivering.wait(30)
+        Receiver.release.set()  # the held request is dropped unanswered
+        wait_until(lambda: delivered("/block", "two-crash"), 240, "two-crash after the delivery worker's restart")
+        assert "delivery-worker exited with -9; restarting" in pipeline.log()
+        assert annotating.is_running(), "the annotating worker is not restarted with it"
+        time.sleep(10)  # time for the restarted worker to redo anything it wrongly thought undone
+        assert [r["status"] for r in Receiver.requests if r["path"] == "/block" and r["id"] == "two-crash"] == [
+            "dropped", 200]
+        assert sorted(r["id"] for r in delivered("/ok/two")) == sorted(ids), "nothing delivered before, again"
     finally:
+        Receiver.release.set()
         stop_all(pipeline)

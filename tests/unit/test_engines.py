@@ -148,18 +148,23 @@ ALL = ["poll", "annotate", "index", "deliver"]
 @pytest.mark.parametrize(("stages", "separate", "expected"), [
     (None, False, {"faust-worker": ALL}),
     (None, True, {"faust-worker": ["poll", "annotate", "index"], "delivery-worker": ["deliver"]}),
+    (None, None, {"faust-worker": ["poll", "annotate", "index"], "delivery-worker": ["deliver"]}),  # the default
     (["index", "deliver"], True, {"faust-worker": ["index"], "delivery-worker": ["deliver"]}),
     (["poll", "annotate", "index"], True, {"faust-worker": ["poll", "annotate", "index"]}),  # nothing to deliver
     (["deliver"], True, {"faust-worker": ["deliver"]}),  # already a delivery worker
 ])
-def test_up_splits_delivery_into_a_worker_of_its_own_when_asked(monkeypatch: pytest.MonkeyPatch,
-                                                               stages: list[str] | None, separate: bool,
-                                                               expected: dict[str, list[str]]) -> None:
+def test_up_splits_delivery_into_a_worker_of_its_own_unless_told_not_to(monkeypatch: pytest.MonkeyPatch,
+                                                                        stages: list[str] | None,
+                                                                        separate: bool | None,
+                                                                        expected: dict[str, list[str]]) -> None:
     if stages:
         monkeypatch.setenv("NEWSDESK_STAGES", json.dumps(stages))
     else:
         monkeypatch.delenv("NEWSDESK_STAGES", raising=False)
-    monkeypatch.setenv("NEWSDESK_DELIVERY_WORKER", "1" if separate else "0")
+    if separate is None:
+        monkeypatch.delenv("NEWSDESK_DELIVERY_WORKER", raising=False)
+    else:
+        monkeypatch.setenv("NEWSDESK_DELIVERY_WORKER", "1" if separate else "0")
     monkeypatch.setenv("NEWSDESK_DELIVERY_METRICS_PORT", "9200")
     services = worker_services(Settings())
     children = {service.name: service.child() for service in services}
