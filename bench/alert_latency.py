@@ -23,7 +23,9 @@ end-to-end latency from an article produced on `articles.raw` to its alert recei
    --latency-rate); per article, from the moment it was produced (wall clock, this process) to the moment the
    receiver got the alert of `bench/latency` for it. p50, p90, p99, max.
 
-Options: --separate-delivery runs B's deliver stage in a `newsdesk worker` of its own (README "Settings"); --pin
+Options: --delivery-worker 0|1 sets NEWSDESK_DELIVERY_WORKER for both `up`s (delivery in the annotating worker,
+or in a worker of its own under `up`, the default since session 13); --separate-delivery runs B's deliver stage
+in a `newsdesk worker` started beside `up` instead (README "Settings"); --pin
 puts the JVMs (and that delivery worker) on CPU 1 and the pipelines on CPU 0 (`taskset -a`), the production shape
 on one machine, so that matching and delivery do not take annotation's CPU.
 

@@ -137,8 +137,8 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9108, ge=0, le=65535)
     # `newsdesk up` runs the deliver stage in a worker process of its own (the default since session 13): with many
     # alerts per article, delivery in the annotating worker takes its event loop from annotation and indexing
-    # (docs/benchmarks.md, sessions 11 and 13). It costs ~145 MiB idle. False: one worker runs every stage. That
-    # worker serves its metrics on delivery_metrics_port (0: off).
+    # (docs/benchmarks.md, sessions 11 and 13). It costs ~145 MiB idle. False: one worker runs every stage. The
+    # delivery worker serves its metrics on delivery_metrics_port (0: off).
     delivery_worker: bool = True
     delivery_metrics_port: int = Field(default=9109, ge=0, le=65535)
     log_level: str = "info"
