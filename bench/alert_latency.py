@@ -19,7 +19,8 @@ end-to-end latency from an article produced on `articles.raw` to its alert recei
 4. Paired rounds: --pairs rounds of --pair-articles new articles through A (no subscription) and B (N + 1), the
    order swapped every other pair; a round's rate is articles / seconds from the first produce until all are on
    `articles.annotated` and counted in the index. Prints the ratio B/A per pair and the median.
-5. Latency on B: articles produced one at a time at half of B's median rate for --latency-seconds (or
+5. Latency on B, once B's consumer group has committed every alert of the pairs (their backlog sent; how long
+   that took is printed): articles produced one at a time at half of B's median rate for --latency-seconds (or
    --latency-rate); per article, from the moment it was produced (wall clock, this process) to the moment the
    receiver got the alert of `bench/latency` for it. p50, p90, p99, max.
 
