@@ -265,18 +265,12 @@ def pin(pipelines: dict[str, Pipeline], delivery: subprocess.Popen[bytes] | None
     return f"pinned: {len(engine_side)} processes on CPU 1 (engines, delivery worker), {len(pipeline_side)} on CPU 0"
 
 
-def alerts_behind(pipeline: Pipeline) -> int:
-    """Alerts on the pipeline's `alerts` topic its consumer group has not committed yet (not yet delivered)."""
+def alerts_behind(pipeline: Pipeline, consumer: KafkaConsumer) -> int:
+    """Alerts on the pipeline's `alerts` topic its consumer group has not committed yet (not yet delivered);
+    `consumer` has the group's id, so it reads the committed offsets without joining (no subscribe, no poll)."""
     topic = pipeline.topic_raw.replace("articles.raw", "alerts")
-    # a consumer with the group's id reads its committed offsets without joining it (no subscribe, no poll)
-    consumer = KafkaConsumer(bootstrap_servers=pipeline.bootstrap, enable_auto_commit=False,
-                             group_id=pipeline.env.get("NEWSDESK_APP_ID", "newsdesk"))
-    try:
-        partitions = [KafkaTopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        ends = consumer.end_offsets(partitions)
-        return sum(end - (consumer.committed(tp) or 0) for tp, end in ends.items())
-    finally:
-        consumer.close()
+    partitions = [KafkaTopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+    return sum(end - (consumer.committed(tp) or 0) for tp, end in consumer.end_offsets(partitions).items())
 
 
 def memory_and_cpu(pipeline: Pipeline) -> str:
@@ -370,7 +364,13 @@ def main() -> int:
         wait_until(lambda: all(i in Receiver.received for i in b_ids), args.timeout,
                    "the webhook alerts of every pair article", interval_s=0.5)
         webhook_s = time.monotonic() - drained
-        wait_until(lambda: alerts_behind(b) == 0, args.timeout, "B's delivery to commit every alert", interval_s=0.5)
+        group_reader = KafkaConsumer(bootstrap_servers=b.bootstrap, enable_auto_commit=False,
+                                     group_id=b.env.get("NEWSDESK_APP_ID", "newsdesk"))
+        try:
+            wait_until(lambda: alerts_behind(b, group_reader) == 0, args.timeout,
+                       "B's delivery to commit every alert", interval_s=0.5)
+        finally:
+            group_reader.close()
         lines.append(f"B: after the last pair, its webhook alerts all received in {webhook_s:.1f}s, every alert "
                      f"delivered (committed) in {time.monotonic() - drained:.1f}s")
         print(lines[-1], flush=True)
