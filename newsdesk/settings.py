@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     # delivery worker serves its metrics on delivery_metrics_port (0: off).
     delivery_worker: bool = True
     delivery_metrics_port: int = Field(default=9109, ge=0, le=65535)
+    # Where the two tables that grow with traffic live: the alert delivery ledger (one entry per alert and channel,
+    # kept alert_state_ttl_hours) and the shared registry's article ids (kept dedup_ttl_hours). "rocksdb": on disk
+    # under NEWSDESK_DATA_DIR, a few MiB of cache in memory, and a restart reads only the changelog written since
+    # (streams/table_store.py). "memory": in the worker's memory, rebuilt from the whole changelog at each start.
+    table_store: Literal["rocksdb", "memory"] = "rocksdb"
     log_level: str = "info"
     # JSON lines when stderr is not a terminal, short lines on one; "json" or "console" force one (newsdesk/logs.py).
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -38,11 +38,13 @@ from newsdesk.observability import metrics
 from newsdesk.observability.server import MetricsServer
 from newsdesk.settings import load
 from streams import log_limits, seek_uncommitted_quirk
+from streams.expiry import Expiry
 from streams.nlp.annotate import Document
 from streams.nlp.models import spec_for
 from streams.nlp.pool import AnnotatorPool, annotate_each
 from streams.records import AnnotatedArticle, Annotation, Article, DeadLetter
 from streams.stall import StallWatch
+from streams.table_store import claim_table_dir, discard_stale_partitions, table_options
 
 log = logging.getLogger(__name__)
 settings = load()
@@ -191,9 +193,18 @@ candidates_topic = app.topic(settings.topic_candidates, key_type=bytes, value_ty
 dedup_table: Any = app.Table(
     settings.dedup_table, default=None, partitions=settings.topic_partitions,
     key_type=str, value_type=None,  # the app's serializers: raw keys, json values (a dict)
-    help="article ids produced to articles.raw (shared registry)") if "dedup" in ACTIVE_STAGES else {}
+    help="article ids produced to articles.raw (shared registry)",
+    **table_options(settings.table_store, settings.dedup_table)) if "dedup" in ACTIVE_STAGES else {}
 DEDUP_FEEDS_KEPT = 32  # feeds remembered per article (for 'a feed that showed it shows a changed hash')
-_last_purge: dict[int, float] = {}
+
+
+def dedup_entry_expired(entry: dict[str, Any], now: float) -> bool:
+    """An id no feed showed for NEWSDESK_DEDUP_TTL_HOURS (a feed showing it again renews "t")."""
+    return float(entry.get("t") or 0) < now - settings.dedup_ttl_hours * 3600
+
+
+dedup_expiry = Expiry("dedup", dedup_table, dedup_entry_expired,
+                      every_s=min(3600.0, settings.dedup_ttl_hours * 360))
 
 
 def dedup_decision(entry: dict[str, Any] | None, article: Article, now: float) -> tuple[bool, int]:
@@ -204,21 +215,6 @@ def dedup_decision(entry: dict[str, Any] | None, article: Article, now: float) -
     if shown is not None and shown != article.content_hash and entry["h"] != article.content_hash:
         return True, max(article.version, entry["v"] + 1)  # an update, seen by a feed that showed the old one
     return False, entry["v"]
-
-
-def purge_dedup(partition: int, now: float) -> None:
-    """Forget the ids of this event's partition that no feed showed for the dedup ttl (in the agent: a table
-    changes only in an event's context, and only the partition being processed is surely this worker's)."""
-    if now - _last_purge.get(partition, 0.0) < min(3600.0, settings.dedup_ttl_hours * 360):
-        return
-    _last_purge[partition] = now
-    cutoff = now - settings.dedup_ttl_hours * 3600
-    expired = [key for key, entry in list(dedup_table.items())
-               if entry and entry.get("p") == partition and entry["t"] < cutoff]
-    for key in expired:
-        del dedup_table[key]
-    if expired:
-        log.info("dedup: forgot %d article ids of partition %d", len(expired), partition)
 
 
 @when("dedup", app.agent(candidates_topic))
@@ -243,7 +239,7 @@ async def dedup(stream: faust.StreamT) -> None:
         dedup_table[article.id] = {"h": article.content_hash if produce or entry is None else entry["h"],
                                    "v": version, "t": now, "f": dict(list(feeds.items())[-DEDUP_FEEDS_KEPT:]),
                                    "p": event.message.partition}
-        purge_dedup(event.message.partition, now)
+        dedup_expiry.on_event(event.message.partition, now)
 
 
 # -- articles.raw -> articles.annotated ------------------------------------------------------------------
@@ -534,4 +530,7 @@ def main() -> None:
     app.conf.logging_config = logs.dict_config(settings.log_level, settings.log_format)
     if chosen == "json" and not {"-q", "--quiet"} & set(sys.argv[1:]):
         sys.argv.insert(1, "--quiet")
+    app.conf.tabledir = claim_table_dir(settings.data_dir / "faust", ACTIVE_STAGES)
+    for table in list(app.tables.values()):
+        discard_stale_partitions(table, settings.bootstrap)
     app.main()

@@ -8,6 +8,8 @@ State (Faust tables, changelog-backed, partitioned like `alerts` by alert id):
   "error", "p"}. `channel id` is the kind and a hash of the target (connectors/notify/base.channel_id), so no
   URL or address is a key. A "sent" or "parked" entry is never sent again; a "retrying" one keeps its first
   failure time and failure count, so a restart resumes its backoff schedule instead of starting it over.
+  It is kept NEWSDESK_ALERT_STATE_TTL_HOURS (an edit of the article that late alerts again), on disk by default
+  (streams/table_store.py), and forgotten by streams/expiry.py without stalling the agent.
 - `alert-history`: `<owner/name>|<alerts partition>` -> last sent, counts, last error: the delivery history of
   a subscription, one record per partition (each written only by the worker owning that partition); its
   changelog is a compacted topic that `streams/delivery_status.py` reads and sums for `alerts list`.
@@ -82,8 +84,10 @@ from newsdesk import bootstrap
 from newsdesk.bootstrap import DELIVERIES_TABLE, HISTORY_TABLE
 from newsdesk.observability import metrics
 from streams.app import ACTIVE_STAGES, app, settings, when
+from streams.expiry import Expiry
 from streams.records import Alert, Channel, DeadLetter, Subscription
 from streams.shared_flush_quirk import SharedFlush
+from streams.table_store import table_options
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +118,8 @@ alerts_dead = app.topic(topic_alerts_dead(), key_type=bytes, value_type=bytes,
                         key_serializer="raw", value_serializer="raw")
 deliveries: Any = app.Table(
     DELIVERIES_TABLE, default=None, partitions=settings.topic_partitions, key_type=str, value_type=None,
-    help="alert id|channel id -> sent / parked / retrying") if ACTIVE else {}
+    help="alert id|channel id -> sent / parked / retrying",
+    **table_options(settings.table_store, DELIVERIES_TABLE)) if ACTIVE else {}
 flush_changelogs = SharedFlush(lambda: app.producer.flush())  # the table writes acknowledged by the broker
 history: Any = app.Table(
     HISTORY_TABLE, default=None, partitions=settings.topic_partitions, key_type=str, value_type=None,
@@ -466,22 +471,13 @@ class InOrderRelease:
                 task.cancel()
 
 
-_last_purge: dict[int, float] = {}
+def ledger_entry_expired(entry: dict[str, Any], now: float) -> bool:
+    """After NEWSDESK_ALERT_STATE_TTL_HOURS `alerts` no longer holds the alert (it cannot be redelivered), and an
+    edit of its article that late alerts again. A channel still being retried is never forgotten."""
+    return entry.get("state") != RETRYING and float(entry.get("at") or 0) < now - settings.alert_state_ttl_hours * 3600
 
 
-def purge_state(partition: int, now: float) -> None:
-    """Forget delivery records of this partition older than NEWSDESK_ALERT_STATE_TTL_HOURS (by then `alerts` no
-    longer holds the alert, so it cannot be redelivered). In the agent, in this partition's event context."""
-    if now - _last_purge.get(partition, 0.0) < 3600.0:
-        return
-    _last_purge[partition] = now
-    cutoff = now - settings.alert_state_ttl_hours * 3600
-    expired = [key for key, entry in list(deliveries.items())
-               if entry and entry.get("p") == partition and entry.get("state") != RETRYING and entry["at"] < cutoff]
-    for key in expired:
-        del deliveries[key]
-    if expired:
-        log.info("delivery: forgot %d delivery records of partition %d", len(expired), partition)
+ledger_expiry = Expiry("delivery", deliveries, ledger_entry_expired, every_s=3600.0)
 
 
 @when("deliver", app.agent(alerts_in))
@@ -495,7 +491,7 @@ async def deliver(stream: faust.StreamT) -> None:
             event.message.incref()  # released by InOrderRelease once delivered, parked or dropped
             task = asyncio.create_task(deliver_alert(event))  # copies the context: current_event() is `event`
             release.add(event, task)
-            purge_state(event.message.partition, time.time())
+            ledger_expiry.on_event(event.message.partition, time.time())
     finally:
         release.cancel_all()
 

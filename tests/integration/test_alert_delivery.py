@@ -322,6 +322,23 @@ def test_a_deliver_only_worker_delivers_for_a_pipeline_without_the_stage(
         stop_all(pipeline, worker)
 
 
+def recovery_table(log: str, title: str, topic_suffix: str) -> dict[int, int]:
+    """{partition: offset} for one changelog in the last recovery table `title` Faust logged (its rows of later
+    partitions say 〃 for the topic)."""
+    events = [json.loads(line)["event"] for line in log.splitlines() if title in line]
+    assert events, f"no {title!r} table in the log"
+    rows: dict[int, int] = {}
+    topic = ""
+    for line in events[-1].splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) != 3 or not cells[1].isdigit():
+            continue
+        topic = topic if cells[0] == "〃" else cells[0]
+        if topic.endswith(topic_suffix):
+            rows[int(cells[1])] = int(cells[2])
+    return rows
+
+
 def test_up_with_a_delivery_worker_runs_two_workers_and_delivers_once(
         tmp_path: Path, engines: Engines, receivers: tuple[str, Mailbox, int]) -> None:
     """`up`'s default (NEWSDESK_DELIVERY_WORKER): a second worker that only delivers (it loads no NLP models: no pool
@@ -351,6 +368,11 @@ def test_up_with_a_delivery_worker_runs_two_workers_and_delivers_once(
         Receiver.release.set()  # the held request is dropped unanswered
         wait_until(lambda: delivered("/block", "two-crash"), 240, "two-crash after the delivery worker's restart")
         assert "delivery-worker exited with -9; restarting" in pipeline.log()
+        # the restarted worker's ledger came from its own disk copy (NEWSDESK_TABLE_STORE=rocksdb): Faust read its
+        # changelog from where the copy ended, which, as nothing else writes it, is the changelog's end
+        ends = recovery_table(pipeline.log(), "Highwater - Active", "-alert-deliveries-changelog")
+        starts = recovery_table(pipeline.log(), "Reading Starts At - Active", "-alert-deliveries-changelog")
+        assert max(ends.values()) > 0 and starts == ends, (starts, ends)
         assert annotating.is_running(), "the annotating worker is not restarted with it"
         time.sleep(10)  # time for the restarted worker to redo anything it wrongly thought undone
         assert [r["status"] for r in Receiver.requests if r["path"] == "/block" and r["id"] == "two-crash"] == [

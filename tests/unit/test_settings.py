@@ -88,3 +88,12 @@ def test_only_workers_running_the_index_stage_may_be_elected_leader(stages: str 
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == str(not may_lead)
+
+
+def test_the_growing_tables_live_on_disk_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().table_store == "rocksdb"
+    monkeypatch.setenv("NEWSDESK_TABLE_STORE", "memory")
+    assert Settings().table_store == "memory"
+    monkeypatch.setenv("NEWSDESK_TABLE_STORE", "redis")
+    with pytest.raises(ValidationError):
+        Settings()
