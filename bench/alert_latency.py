@@ -28,7 +28,8 @@ Options: --delivery-worker 0|1 sets NEWSDESK_DELIVERY_WORKER for both `up`s (del
 or in a worker of its own under `up`, the default since session 13); --separate-delivery runs B's deliver stage
 in a `newsdesk worker` started beside `up` instead (README "Settings"); --pin
 puts the JVMs (and that delivery worker) on CPU 1 and the pipelines on CPU 0 (`taskset -a`), the production shape
-on one machine, so that matching and delivery do not take annotation's CPU.
+on one machine, so that matching and delivery do not take annotation's CPU; --table-store rocksdb|memory sets
+NEWSDESK_TABLE_STORE for both (where the delivery ledger lives; compare the delivery worker's RSS).
 
 One machine, shared: the pairs and the control are what to read, never one rate alone.
 """
@@ -306,6 +307,8 @@ def main() -> int:
                         help="B delivers alerts in a worker of its own (stage deliver), not in up's worker")
     parser.add_argument("--delivery-worker", choices=["default", "0", "1"], default="default",
                         help="NEWSDESK_DELIVERY_WORKER for both pipelines' `up` (default: the settings' default)")
+    parser.add_argument("--table-store", choices=["default", "rocksdb", "memory"], default="default",
+                        help="NEWSDESK_TABLE_STORE for both pipelines (where the delivery ledger lives)")
     parser.add_argument("--pin", action="store_true",
                         help="engines (and a delivery worker of its own) on CPU 1, the pipelines on CPU 0")
     parser.add_argument("--seed", type=int, default=2026)
@@ -316,7 +319,8 @@ def main() -> int:
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     webhook = f"http://127.0.0.1:{receiver.server_address[1]}/alert"
     env = {"NEWSDESK_ALLOW_PRIVATE_ADDRESSES": "1",
-           **({} if args.delivery_worker == "default" else {"NEWSDESK_DELIVERY_WORKER": args.delivery_worker})}
+           **({} if args.delivery_worker == "default" else {"NEWSDESK_DELIVERY_WORKER": args.delivery_worker}),
+           **({} if args.table_store == "default" else {"NEWSDESK_TABLE_STORE": args.table_store})}
     dirs = [Path(tempfile.mkdtemp(prefix="bench-alert-latency-")) for _ in range(2)]
     a = Pipeline(dirs[0], args.nlp_workers, indexing=True, extra_env=env)
     b = Pipeline(dirs[1], args.nlp_workers, indexing=True, engines=a, prefix=B_PREFIX, extra_env=env)
