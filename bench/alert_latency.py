@@ -419,10 +419,7 @@ def main() -> int:
         if counter is not None:
             counter.close()
         for pipeline in (b, a):
-            if pipeline.process is not None:
-                code, _ = pipeline.stop(timeout_s=180)
-                if code is None:
-                    pipeline.kill()
+            pipeline.stop_or_kill()
         receiver.shutdown()
         for directory in dirs:
             shutil.rmtree(directory, ignore_errors=True)

@@ -15,6 +15,7 @@ One machine, shared: read the ratios of the pairs, not one rate alone.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import statistics
@@ -23,9 +24,7 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,12 +35,13 @@ from pipeline_throughput import Pipeline, interesting_log_lines  # noqa: E402
 from newsdesk.subscriptions import new_subscription  # noqa: E402
 from streams.records import Alert, Channel  # noqa: E402
 from tests.integration.conftest import wait_until  # noqa: E402
+from tests.loopback import QuietHandler, serve  # noqa: E402
 
 PREFIXES = {"A": "mem.", "B": "rocks."}
 STORES = {"A": "memory", "B": "rocksdb"}
 
 
-class Receiver(BaseHTTPRequestHandler):
+class Receiver(QuietHandler):
     """Counts the distinct alert ids received, per pipeline (the path says which)."""
 
     received: dict[str, set[str]] = {"A": set(), "B": set()}
@@ -49,17 +49,9 @@ class Receiver(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        try:
-            alert_id = str(json.loads(data)["id"])
-            with Receiver.lock:
-                Receiver.received[self.path.strip("/")].add(alert_id)
-        except (ValueError, KeyError):
-            pass
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        with contextlib.suppress(ValueError, KeyError), Receiver.lock:
+            Receiver.received[self.path.strip("/")].add(str(json.loads(data)["id"]))
+        self.send_body(204, "text/plain", b"")
 
 
 def subscribe(prefix: str, producer: KafkaProducer, count: int, webhook: str) -> list[str]:
@@ -103,9 +95,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="per round")
     args = parser.parse_args()
 
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{receiver.server_address[1]}"
+    receiver, base = serve(Receiver)
     dirs = {name: Path(tempfile.mkdtemp(prefix=f"bench-delivery-pace-{name}-")) for name in PREFIXES}
     env = {"NEWSDESK_ALLOW_PRIVATE_ADDRESSES": "1", "NEWSDESK_STAGES": '["deliver"]'}
     a = Pipeline(dirs["A"], 1, indexing=True, prefix=PREFIXES["A"],
@@ -142,10 +132,7 @@ def main() -> int:
         if producer is not None:
             producer.close(timeout=10)
         for pipeline in (b, a):
-            if pipeline.process is not None:
-                code, _ = pipeline.stop(timeout_s=180)
-                if code is None:
-                    pipeline.kill()
+            pipeline.stop_or_kill()
         receiver.shutdown()
         for directory in dirs.values():
             shutil.rmtree(directory, ignore_errors=True)

@@ -394,6 +394,13 @@ class Pipeline:
             self.process.kill()
             self.process.wait()
 
+    def stop_or_kill(self, timeout_s: float = 180.0) -> None:
+        """At a bench's end: SIGTERM, then SIGKILL if it has not stopped within `timeout_s`."""
+        if self.process is not None:
+            code, _ = self.stop(timeout_s=timeout_s)
+            if code is None:
+                self.kill()
+
     def jvms(self) -> dict[str, Any]:
         """The engine JVMs below `up` by role ("kafka JVM", "opensearch JVM"): psutil.Process objects."""
         import psutil
