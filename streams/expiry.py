@@ -36,7 +36,6 @@ class Expiry:
         self.due: dict[int, list[str]] = {}
         self.last_sweep = time.time()  # the first sweep one interval after start: recovery has just read it all
         self.sweeping: asyncio.Task[None] | None = None
-        self.forgotten = 0
 
     def on_event(self, partition: int, now: float) -> int:
         """In the agent, in the event's context: start a sweep when one is due, delete a slice of this partition's
@@ -93,5 +92,4 @@ class Expiry:
             if isinstance(entry, dict) and self.expired(entry, now):
                 del self.table[key]
                 deleted += 1
-        self.forgotten += deleted
         return deleted

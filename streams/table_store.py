@@ -24,10 +24,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from faust.stores.rocksdb import Store as RocksDBStore
+
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
-OFFSET_KEY = b"__faust\x00offset__"  # faust.stores.rocksdb.Store.offset_key: the changelog offset a database holds
+OFFSET_KEY: bytes = RocksDBStore.offset_key  # where Faust keeps the changelog offset a partition database holds
 
 
 def table_options(store: str, table: str) -> dict[str, Any]:
@@ -105,8 +107,6 @@ def discard_stale_partitions(table: Any, bootstrap: str) -> list[int]:
     last offset in that topic"), and a restarted worker meets the same files again, so the worker would never
     start. The database is only a copy of the changelog: rebuilding it from the changelog is the right answer.
     """
-    from faust.stores.rocksdb import Store as RocksDBStore
-
     store = table.data
     if not isinstance(store, RocksDBStore):
         return []
