@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from spacy.attrs import IDX, LENGTH
 
 from streams.nlp import language as langid
-from streams.nlp import models, person_names, precision, rules, tokenizer_cache, topics
+from streams.nlp import models, name_types, person_names, precision, rules, tokenizer_cache, topics
 from streams.nlp.normalise import Mention, normalise
 from streams.nlp.propagate import propagate, tidy
 from streams.records import Annotation
@@ -56,7 +56,8 @@ class Annotator:
     def recognise(self, documents: list[Document]) -> list[Recognised]:
         """Language and entity mentions per document: the model's, then the data-driven rules of the language
         (streams/nlp/rules.py), the precision filters (streams/nlp/precision.py), the name list's retyping of
-        people (streams/nlp/person_names.py), then propagation within the article (streams/nlp/propagate.py).
+        people (streams/nlp/person_names.py), the types names carry in themselves (streams/nlp/name_types.py),
+        then propagation within the article (streams/nlp/propagate.py).
         Documents are grouped by language so each model runs nlp.pipe over its share."""
         languages = [langid.identify(d.title, d.text, d.language_hint) for d in documents]
         by_model: dict[str, list[int]] = defaultdict(list)
@@ -81,7 +82,7 @@ class Annotator:
                                         for e in doc.ents])
                     tokens = [(start, start + length) for start, length in doc.to_array([IDX, LENGTH]).tolist()]
                     found = rules.apply(languages[index][0], text, tokens, found)
-                    found = person_names.apply(precision.apply(languages[index][0], text, found))
+                    found = name_types.apply(person_names.apply(precision.apply(languages[index][0], text, found)))
                     mentions[index] = propagate(text, found, tokens, len(documents[index].title))
 
         return [Recognised(language, score, models.spec_for(language, self.model_specs), mentions[index])

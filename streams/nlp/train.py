@@ -188,7 +188,8 @@ def assemble(model: Path, language: str, variant: str) -> Language:
     return nlp
 
 
-def fit(train: Sequence[GoldDocument], dev: Sequence[GoldDocument], workdir: Path, epochs: int, seed: int) -> Path:
+def fit(train: Sequence[GoldDocument], dev: Sequence[GoldDocument], workdir: Path, epochs: int, seed: int,
+        vectors: Path | None = None) -> Path:
     """Train with training/<lang>/config.cfg (spaCy prints its curve: loss and ents P/R/F on `dev` per step)."""
     from spacy.cli.train import train as spacy_train
 
@@ -198,9 +199,12 @@ def fit(train: Sequence[GoldDocument], dev: Sequence[GoldDocument], workdir: Pat
         docbin.to_disk(workdir / f"{name}.spacy")
         if dropped:
             print(f"{name}: {len(dropped)} spans not on token boundaries, dropped: {'; '.join(dropped[:10])}")
-    spacy_train(TRAINING / train[0].language / "config.cfg", workdir / "out", overrides={
+    overrides: dict[str, object] = {
         "paths.train": str(workdir / "train.spacy"), "paths.dev": str(workdir / "dev.spacy"),
-        "training.max_epochs": epochs, "system.seed": seed})
+        "training.max_epochs": epochs, "system.seed": seed}
+    if vectors is not None:
+        overrides.update({"paths.vectors": str(vectors), "components.tok2vec.model.embed.include_static_vectors": True})
+    spacy_train(TRAINING / train[0].language / "config.cfg", workdir / "out", overrides=overrides)
     return workdir / "out" / "model-last"
 
 
@@ -321,6 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="where to write the pipeline; default streams/nlp/data/<lang>_news")
     parser.add_argument("--cv", type=int, metavar="K", help="cross-validate the variants over K folds; ship nothing")
     parser.add_argument("--speed", action="store_true", help="measure the shipped pipeline's docs/s and stop")
+    parser.add_argument("--vectors", type=Path, help="a spaCy pipeline whose word vectors the model learns to use")
     args = parser.parse_args(argv)
 
     if args.speed:
@@ -343,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     if line.strip() and json.loads(line)["split"] == "dev"]
     with tempfile.TemporaryDirectory() as tmp:
         # With the dev split trained on, the curve is scored on a slice of the training corpus (a training score).
-        model = fit(documents, dev or documents[::10], Path(tmp), args.epochs, args.seed)
+        model = fit(documents, dev or documents[::10], Path(tmp), args.epochs, args.seed, args.vectors)
         if dev:
             print(f"\ngold dev split ({len(dev)} documents, not trained on):")
             for variant in VARIANTS:

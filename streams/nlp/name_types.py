@@ -1,0 +1,93 @@
+"""Names whose type is written in the name itself, retyped when the model read them otherwise.
+
+Why: after the people (streams/nlp/person_names.py), the commonest confusions on real text
+(tests/fixtures/ner-real/, Italian PUD above all) are names the model has never seen, typed by guesswork although
+the name says what it is:
+
+- a known place typed as a person or an organisation ("Alaska" PER, "Slovacchia" ORG, "Brisbane" PER): a place
+  of data/place_names.json becomes LOC. Countries, regions, US states and continents are retyped from either;
+  cities only from a person, because a club or a council is often named by its city ("la Virtus ha battuto
+  Trento" is an ORG, rightly). A place that is also a given name or a surname (Austin, Jordan) stays a person
+  where the model read one;
+- a name of two or more words whose head word is an institution or a geographic feature ("Harvard Business
+  School" PER, "Royal Navy" LOC, "Monte Kenya" ORG): data/name_heads.json says ORG or LOC from its first or last
+  word. The head words are English and Italian alike, since Italian news names foreign institutions in English.
+
+What the rules or the gazetteer typed (source "rule") and MISC are left alone: a competition or a law named after
+a place ("Premier League", "Trattato di Roma") is neither.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from streams.nlp.normalise import LABELS, Mention
+
+
+@dataclass(frozen=True)
+class Heads:
+    first: dict[str, str]  # casefolded first word -> type
+    last: dict[str, str]  # casefolded last word -> type
+
+
+@cache
+def _data(name: str) -> dict:
+    return json.loads(resources.files("streams.nlp").joinpath("data", name).read_text("utf-8"))  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Places:
+    regions: frozenset[str]  # retyped from PER or ORG
+    cities: frozenset[str]  # retyped from PER only
+    people: frozenset[str]  # regions that are also people's names: not retyped from PER
+
+
+@cache
+def places() -> Places:
+    """The lists of data/place_names.json (casefolded), built by streams/nlp/word_lists.py."""
+    raw = _data("place_names.json")
+    return Places(frozenset(raw["regions"]), frozenset(raw["cities"]), frozenset(raw["people"]))
+
+
+@cache
+def heads() -> Heads:
+    raw = _data("name_heads.json")
+    return Heads({w: etype for etype in ("ORG", "LOC") for w in raw[etype]["first"]},
+                 {w: etype for etype in ("ORG", "LOC") for w in raw[etype]["last"]})
+
+
+def _head_type(words: list[str], listed: Heads) -> str | None:
+    """ORG before LOC: "Lake County Council" is a council."""
+    first, last = words[0].casefold(), words[-1].casefold().rstrip(".,")
+    found = {listed.first.get(first), listed.last.get(last)} - {None}
+    return "ORG" if "ORG" in found else found.pop() if found else None
+
+
+def retyped(label: str, text: str) -> str | None:
+    """The type `text` says it has, if the model's `label` (in our vocabulary) contradicts it; else None."""
+    known, key = places(), text.casefold()
+    if (label == "ORG" and key in known.regions) or (label == "PER" and (
+            key in known.cities or (key in known.regions and key not in known.people))):
+        return "LOC"
+    words = text.split()
+    if label in ("PER", "ORG", "LOC") and len(words) >= 2:
+        said = _head_type(words, heads())
+        if said is not None and said != label:
+            return said
+    return None
+
+
+def apply(mentions: list[Mention]) -> list[Mention]:
+    """The mentions, with names that say their type retyped (offsets and surfaces unchanged)."""
+    out = []
+    for mention in mentions:
+        label = LABELS.get(mention.label)
+        if label is not None and mention.source != "rule" and not mention.text.isupper():
+            new = retyped(label, mention.text)
+            if new is not None:
+                mention = Mention(mention.text, new, mention.start, mention.source)
+        out.append(mention)
+    return out

@@ -1,0 +1,55 @@
+"""Names whose type is in the name itself (streams/nlp/name_types.py): known places and head words."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from streams.nlp import name_types
+from streams.nlp.normalise import Mention
+
+
+@pytest.mark.parametrize(("surface", "label", "source", "expected"), [
+    ("Alaska", "PER", "model", "LOC"),  # a region typed as a person
+    ("Slovacchia", "ORG", "model", "LOC"),  # a country typed as an organisation
+    ("Papua Nuova Guinea", "ORG", "model", "LOC"),
+    ("Brisbane", "PER", "model", "LOC"),  # a city typed as a person
+    ("Trento", "ORG", "model", "ORG"),  # a city typed ORG may be its club or council
+    ("Jordan", "PER", "model", "PER"),  # a region that is also a person's name stays a person
+    ("Jordan", "ORG", "model", "LOC"),  # ... but not an organisation
+    ("Austin", "PER", "model", "PER"),  # a city that is also a name is left out of the list
+    ("Harvard Business School", "PER", "model", "ORG"),  # head word last
+    ("Banca Popolare", "LOC", "model", "ORG"),  # head word first
+    ("Royal Navy", "GPE", "model", "ORG"),  # the English model's labels too
+    ("Monte Kenya", "ORG", "model", "LOC"),
+    ("Hudson River", "PERSON", "model", "LOC"),
+    ("Lake County Council", "LOC", "model", "ORG"),  # both: the organisation wins
+    ("Premier League", "MISC", "model", "MISC"),  # MISC is a competition, a law, a work: never retyped
+    ("Alaska", "PER", "rule", "PER"),  # what a rule or the gazetteer typed stays
+    ("BBC NEWS", "PER", "model", "PER"),  # all caps: page furniture or an acronym, not for this rule
+    ("School", "PER", "model", "PER"),  # one word: a head word alone says nothing
+    ("Rossi", "PER", "model", "PER"),
+])
+def test_names_that_say_their_type_are_retyped(surface: str, label: str, source: str, expected: str) -> None:
+    [out] = name_types.apply([Mention(surface, label, 3, source)])
+    assert (out.text, out.start, out.source) == (surface, 3, source)
+    assert out.label == expected
+
+
+def test_head_words_are_lowercase_and_typed_once() -> None:
+    raw = json.loads((resources.files("streams.nlp") / "data" / "name_heads.json").read_text("utf-8"))
+    for end in ("first", "last"):
+        org, loc = set(raw["ORG"][end]), set(raw["LOC"][end])
+        assert not org & loc, f"{end}: a head word with two types: {sorted(org & loc)}"
+        assert all(w == w.casefold() for w in org | loc)
+
+
+def test_place_lists_keep_clubs_and_people_apart() -> None:
+    known = name_types.places()
+    assert {"italia", "italy", "slovacchia", "europa", "alaska", "florida"} <= known.regions
+    assert {"brisbane", "vladivostok", "parigi", "pechino"} <= known.cities
+    assert not known.cities & known.regions
+    assert known.people <= known.regions and "jordan" in known.people
+    assert "austin" not in known.cities and "union" not in known.cities  # a name; a common word
