@@ -24,6 +24,7 @@ from streams.nlp.normalise import Mention
     ("Banca Popolare", "LOC", "model", "ORG"),  # head word first
     ("Royal Navy", "GPE", "model", "ORG"),  # the English model's labels too
     ("Monte Kenya", "ORG", "model", "LOC"),
+    ("Oceano Indiano", "ORG", "model", "LOC"),
     ("Hudson River", "PERSON", "model", "LOC"),
     ("Lake County Council", "LOC", "model", "ORG"),  # both: the organisation wins
     ("Premier League", "MISC", "model", "MISC"),  # MISC is a competition, a law, a work: never retyped
