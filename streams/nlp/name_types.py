@@ -12,6 +12,8 @@ the name says what it is:
 - a name of two or more words whose head word is an institution or a geographic feature ("Harvard Business
   School" PER, "Royal Navy" LOC, "Monte Kenya" ORG): data/name_heads.json says ORG or LOC from its first or last
   word. The head words are English and Italian alike, since Italian news names foreign institutions in English.
+  They give way to a known place ("West Bank") and to a person the name lists recognise ("Michael Bay",
+  "Veronica Lake": a listed given name, then capitalised words).
 
 What the rules or the gazetteer typed (source "rule") and MISC are left alone: a competition or a law named after
 a place ("Premier League", "Trattato di Roma") is neither.
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from streams.nlp import person_names
 from streams.nlp.normalise import LABELS, Mention
 
 
@@ -69,13 +72,15 @@ def _head_type(words: list[str], listed: Heads) -> str | None:
 def retyped(label: str, text: str) -> str | None:
     """The type `text` says it has, if the model's `label` (in our vocabulary) contradicts it; else None."""
     known, key = places(), text.casefold()
-    if (label == "ORG" and key in known.regions) or (label == "PER" and (
-            key in known.cities or (key in known.regions and key not in known.people))):
-        return "LOC"
+    if key in known.regions or key in known.cities:  # a known place: the head words do not apply to it
+        if (label == "ORG" and key in known.regions) or (label == "PER" and not person_names.is_person(text) and (
+                key in known.cities or (key in known.regions and key not in known.people))):
+            return "LOC"
+        return None
     words = text.split()
     if label in ("PER", "ORG", "LOC") and len(words) >= 2:
         said = _head_type(words, heads())
-        if said is not None and said != label:
+        if said is not None and said != label and not (label == "PER" and person_names.is_person(text)):
             return said
     return None
 

@@ -49,6 +49,11 @@ def _is_person(text: str, listed: Names) -> bool:
             and all(w[:1].isupper() and _CAPITALISED.fullmatch(w) for w in words))
 
 
+def is_person(text: str) -> bool:
+    """Whether the name lists say `text` is a person (a listed name alone, or a given name then capitalised words)."""
+    return _is_person(text, names())
+
+
 def apply(mentions: list[Mention]) -> list[Mention]:
     """The mentions, with listed people typed PER (offsets and surfaces unchanged)."""
     listed = names()

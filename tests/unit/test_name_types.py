@@ -25,13 +25,20 @@ from streams.nlp.normalise import Mention
     ("Royal Navy", "GPE", "model", "ORG"),  # the English model's labels too
     ("Monte Kenya", "ORG", "model", "LOC"),
     ("Oceano Indiano", "ORG", "model", "LOC"),
-    ("Hudson River", "PERSON", "model", "LOC"),
+    ("Potomac River", "PERSON", "model", "LOC"),
     ("Lake County Council", "LOC", "model", "ORG"),  # both: the organisation wins
     ("Premier League", "MISC", "model", "MISC"),  # MISC is a competition, a law, a work: never retyped
     ("Alaska", "PER", "rule", "PER"),  # what a rule or the gazetteer typed stays
     ("BBC NEWS", "PER", "model", "PER"),  # all caps: page furniture or an acronym, not for this rule
     ("School", "PER", "model", "PER"),  # one word: a head word alone says nothing
     ("Rossi", "PER", "model", "PER"),
+    ("Michael Bay", "PER", "model", "PER"),  # a person the name lists recognise keeps the model's PER
+    ("Veronica Lake", "PER", "model", "PER"),
+    ("Emily Post", "PER", "model", "PER"),
+    ("Soviet Union", "LOC", "model", "LOC"),  # states go by union, federation and bank too
+    ("Federazione Russa", "LOC", "model", "LOC"),
+    ("West Bank", "LOC", "model", "LOC"),
+    ("Diego Garcia", "PER", "model", "PER"),  # a place, but also a given name and a surname
 ])
 def test_names_that_say_their_type_are_retyped(surface: str, label: str, source: str, expected: str) -> None:
     [out] = name_types.apply([Mention(surface, label, 3, source)])

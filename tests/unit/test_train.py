@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import spacy
 from spacy.tokens import Span
+from spacy.training import Example
 
 from streams.nlp import models
 from streams.nlp.evaluate import load, problems
@@ -150,6 +151,33 @@ def test_a_pipeline_given_by_path_runs_its_ner_only(tmp_path: Path) -> None:
     """A spec that is a folder (a model unpacked by hand, en_core_web_md) must not run its tagger and parser too."""
     nlp = models.load.__wrapped__(str(_full_pipeline(tmp_path / "pipeline")))  # type: ignore[attr-defined]
     assert nlp.pipe_names == ["ner"] and "tagger" in nlp.disabled
+
+
+def test_a_path_keeps_the_tok2vec_ner_listens_to_and_the_rulers(tmp_path: Path) -> None:
+    """newsdesk:it_news given as a folder: its ner reads a shared tok2vec and predicts around an entity_ruler."""
+    nlp = spacy.blank("it")
+    nlp.add_pipe("tok2vec")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "ORG", "pattern": [{"LOWER": "governo"}]}])  # type: ignore[attr-defined]
+    ner = nlp.add_pipe("ner", config={"model": {"@architectures": "spacy.TransitionBasedParser.v2",
+                                                  "state_type": "ner", "hidden_width": 8, "maxout_pieces": 2,
+                                                  "use_upper": True, "tok2vec": {
+                                                      "@architectures": "spacy.Tok2VecListener.v1",
+                                                      "width": 96, "upstream": "*"}}})
+    ner.add_label("ORG")  # type: ignore[attr-defined]
+    nlp.add_pipe("sentencizer")
+    nlp.initialize(lambda: [Example.from_dict(nlp.make_doc("il governo"), {"entities": ["O", "U-ORG"]})])
+    nlp.to_disk(tmp_path / "shared")
+    loaded = models.load.__wrapped__(str(tmp_path / "shared"))  # type: ignore[attr-defined]
+    assert loaded.pipe_names == ["tok2vec", "entity_ruler", "ner"] and loaded.disabled == ["sentencizer"]
+    assert loaded("il governo").ents  # runs: with its tok2vec disabled, the listening ner raises instead
+
+
+def test_the_training_command_in_the_meta_has_no_machine_path() -> None:
+    from streams.nlp.train import _command
+
+    assert _command(["it", "--vectors", "/tmp/v", "--out=/srv/m", "--synthetic", "0.32"]) == (
+        "it --vectors DIR --out=DIR --synthetic 0.32")
 
 
 def test_a_vendored_pipeline_loads_by_its_spacy_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
