@@ -158,7 +158,6 @@ def test_a_path_keeps_the_tok2vec_ner_listens_to_and_the_rulers(tmp_path: Path) 
     nlp = spacy.blank("it")
     nlp.add_pipe("tok2vec")
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([{"label": "ORG", "pattern": [{"LOWER": "governo"}]}])  # type: ignore[attr-defined]
     ner = nlp.add_pipe("ner", config={"model": {"@architectures": "spacy.TransitionBasedParser.v2",
                                                   "state_type": "ner", "hidden_width": 8, "maxout_pieces": 2,
                                                   "use_upper": True, "tok2vec": {
@@ -167,9 +166,11 @@ def test_a_path_keeps_the_tok2vec_ner_listens_to_and_the_rulers(tmp_path: Path) 
     ner.add_label("ORG")  # type: ignore[attr-defined]
     nlp.add_pipe("sentencizer")
     nlp.initialize(lambda: [Example.from_dict(nlp.make_doc("il governo"), {"entities": ["O", "U-ORG"]})])
+    ruler.add_patterns([{"label": "ORG", "pattern": [{"LOWER": "governo"}]}])  # type: ignore[attr-defined]
     nlp.to_disk(tmp_path / "shared")
     loaded = models.load.__wrapped__(str(tmp_path / "shared"))  # type: ignore[attr-defined]
     assert loaded.pipe_names == ["tok2vec", "entity_ruler", "ner"] and loaded.disabled == ["sentencizer"]
+    assert loaded.get_pipe("entity_ruler").patterns  # type: ignore[attr-defined]
     assert loaded("il governo").ents  # runs: with its tok2vec disabled, the listening ner raises instead
 
 
