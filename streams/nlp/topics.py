@@ -184,13 +184,11 @@ def _softmax(z: Matrix) -> Matrix:
     return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
 
 
-def train(x: Matrix, labels: Sequence[int], classes: int, example_weight: Matrix | None = None
-          ) -> tuple[Matrix, Matrix]:
+def train(x: Matrix, labels: Sequence[int], classes: int, example_weight: Matrix) -> tuple[Matrix, Matrix]:
     """Weighted multinomial logistic regression by full-batch gradient descent: deterministic, numpy only, ~1 s.
-    `example_weight` sums to 1 (uniform when None)."""
+    `example_weight` sums to 1 (example_weights)."""
     y = np.eye(classes, dtype=np.float32)[np.asarray(labels)]
-    share = (np.full(len(x), 1.0 / len(x), dtype=np.float32) if example_weight is None
-             else np.asarray(example_weight, dtype=np.float32))[:, None]
+    share = np.asarray(example_weight, dtype=np.float32)[:, None]
     weights = np.zeros((x.shape[1], classes), dtype=np.float32)
     bias = np.zeros(classes, dtype=np.float32)
     for _ in range(TRAIN_STEPS):
