@@ -24,7 +24,7 @@ from streams.nlp.evaluate import HEADLINE, Counts, Result, evaluate, load, probl
 # (language, set name, file): the order of the headline table.
 SETS: tuple[tuple[str, str, str], ...] = (
     ("it", "Europarl-IT", "europarl-it.jsonl"),
-    ("it", "PUD-IT (projected)", "pud-it.jsonl"),
+    ("it", "PUD-IT (projected + read)", "pud-it.jsonl"),
     ("en", "Europarl-EN", "europarl-en.jsonl"),
     ("en", "UNER PUD-EN", "pud-en.jsonl"),
 )
