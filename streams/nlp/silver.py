@@ -10,8 +10,8 @@ if none of its labels is `dubious` (one word no gazetteer confirms typed LOC/ORG
 typical error, *Shakespeare* LOC); `--all` keeps them. No person reviewed the result: it is *silver*, and a
 model trained on it can learn the current model's errors back.
 
-Only the train and dev files of UD Italian MarkIT (CC BY 4.0) are read: the other UD Italian treebanks in
-the shared corpora's ud-italian-text folder are CC BY-SA (share-alike), and no test file of a treebank is
+Only the train and dev files of UD Italian MarkIT (CC BY 4.0) are read here (streams/nlp/review.py, whose
+labels a reader corrects, also reads the share-alike ParlaMint and TWITTIRÒ); no test file of a treebank is
 read. Sentences that also occur in the real-text test sets (Europarl, Italian and English PUD) are dropped, by
 exact and by normalised match (`normalised`), so no test sentence can be trained on. Deterministic: same input,
 same output (no randomness; the model is the shipped one).
@@ -210,13 +210,17 @@ def correct(body: str, spans: list[Span], common: frozenset[str], counts: Counte
 
 
 def raw_documents(corpora: Path = CORPORA, banned: set[str] | None = None,
-                  counts: Counter[str] | None = None) -> list[tuple[str, str]]:
-    """(id, text) documents of at most SENTENCES_PER_DOCUMENT detokenised sentences of one MarkIT text, test
-    sentences removed."""
+                  counts: Counter[str] | None = None, sources: Sequence[str] = SOURCES,
+                  prefix: str = "silver") -> list[tuple[str, str]]:
+    """(id, text) documents of at most SENTENCES_PER_DOCUMENT detokenised sentences of one text of a treebank
+    (MarkIT by default), test sentences removed. Ids: <prefix>-<treebank>-<split>-<text id>-<chunk>."""
     banned = held_out_sentences(corpora) if banned is None else banned
     counts = Counter() if counts is None else counts
     documents: list[tuple[str, str]] = []
-    for source in SOURCES:
+    for source in sources:
+        if "-test." in source:
+            raise ValueError(f"{source}: a treebank's test file is never read for training")
+        treebank = Path(source).name.split("_", 1)[1].split("-", 1)[0]  # it_markit-ud-train.conllu -> markit
         split = source.rsplit("-", 1)[1].removesuffix(".conllu")
         groups: dict[str, list[str]] = {}
         for doc_id, text in conllu_sentences(corpora / source):
@@ -229,7 +233,8 @@ def raw_documents(corpora: Path = CORPORA, banned: set[str] | None = None,
         for doc_id, sentences in groups.items():
             for k in range(0, len(sentences), SENTENCES_PER_DOCUMENT):
                 chunk = sentences[k:k + SENTENCES_PER_DOCUMENT]
-                documents.append((f"silver-markit-{split}-{doc_id}-{k // SENTENCES_PER_DOCUMENT}", " ".join(chunk)))
+                documents.append((f"{prefix}-{treebank}-{split}-{doc_id}-{k // SENTENCES_PER_DOCUMENT}",
+                                  " ".join(chunk)))
     return documents
 
 

@@ -64,7 +64,7 @@ def italian_prose_words() -> frozenset[str]:
 
     words = set(STOP_WORDS)
     for path in sorted(TRAINING.glob("*.jsonl")):
-        if path.name.startswith("synthetic-"):
+        if path.name.startswith(("synthetic-", "reviewed-")):  # its own output; the reader-corrected text came later
             continue
         for word in WORD.findall(MARK.sub(r"\1", path.read_text(encoding="utf-8"))):
             if word.islower():

