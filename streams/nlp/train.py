@@ -323,7 +323,20 @@ def ship(model: Path, language: str, variant: str, documents: int, seed: int, ta
     for name in ("train", "dev", "vectors"):  # the folders of this run: no machine path in what ships
         nlp.config["paths"][name] = None
     nlp.to_disk(target)
+    if share_alike:  # the credit travels with the weights, inside the package
+        (target / "NOTICE.txt").write_text(notice(sources), encoding="utf-8")
     return target
+
+
+def notice(sources: Sequence[dict[str, str]]) -> str:
+    """The NOTICE.txt of a pipeline trained on share-alike text: what it was trained on, under which terms."""
+    lines = [f"- {s['name']}: {s['license']}" + (f" ({s['url']})" if "url" in s else "") for s in sources]
+    return ("newsdesk:it_news: licence and attribution of the trained weights\n\n"
+            "Trained on (meta.json \"sources\"; the data is in streams/nlp/training/it/ of the source repository):\n"
+            + "\n".join(lines) + "\n\nBecause part of that data is share-alike, these weights are distributed "
+            "under the Creative Commons Attribution-ShareAlike 4.0 International licence\n"
+            "(https://creativecommons.org/licenses/by-sa/4.0/), with credit to the sources above. Commercial use is "
+            "allowed.\nnewsdesk's code is Apache-2.0.\n")
 
 
 def speed(language: str, rounds: int = 10, repeats: int = 5) -> None:

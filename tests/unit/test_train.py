@@ -1,6 +1,7 @@
 """The Italian training path: marked corpus -> gold spans -> spaCy docs, the institution rules, the shipped model."""
 
 import re
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,8 @@ def test_shipped_pipeline_predicts_around_the_rules() -> None:
     assert nlp.meta["license"].startswith("CC BY-SA 4.0")
     credited = {source["name"].split(" (")[0] for source in nlp.meta["sources"]}
     assert {"UD Italian ParlaMint", "UD Italian TWITTIRO", "SIB-200 Italian train split"} <= credited
+    notice = resources.files("streams.nlp").joinpath("data", "it_news", "NOTICE.txt").read_text("utf-8")
+    assert "ShareAlike 4.0" in notice  # ships with the weights (package data)
 
 
 def test_guard_keeps_lowercase_entities_only_when_they_start_with_an_institution_rule_head() -> None:
