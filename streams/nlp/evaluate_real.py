@@ -2,11 +2,12 @@
 
     python -m streams.nlp.evaluate_real [--markdown] [--json] [--models JSON] [--dir tests/fixtures/ner-real]
 
-Why a module of its own: the project's own gold sets (streams/nlp/evaluate.py on tests/fixtures/ner/) are written
-in the style of the Italian training data and overstate quality by about 0.4; these sets (Europarl it/en, UNER
-English PUD, Italian PUD with projected gold) are what the headline figures in docs/annotation-quality.md come
-from. The measure is evaluate.py's document-level bag (per document, the set of (type, folded surface)), per type
-PER/ORG/LOC and micro-averaged over the three; MISC is scored by nobody's headline (PUD has none).
+Why a module of its own: the project's own gold sets (streams/nlp/evaluate.py on tests/fixtures/ner/) are written in
+the style of the Italian training data and overstate quality by about 0.4; these sets (Europarl it/en, UNER English
+PUD, Italian PUD with gold projected from the English and completed by readers) are what the headline figures in
+docs/annotation-quality.md come from. The measure is evaluate.py's document-level bag (per document, the set of
+(type, folded surface)), per type PER/ORG/LOC and micro-averaged over the three; MISC is scored by nobody's headline
+(PUD has none).
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def guard_lowercase(nlp: Language) -> Language:
 
 BUILTINS = {
     "it_gazetteer": lambda: _gazetteer_pipeline("it", "it_gazetteer.jsonl"),
-    "it_news": lambda: _shipped_pipeline("it_news"),  # the project's own Italian NER, Apache-2.0
+    "it_news": lambda: _shipped_pipeline("it_news"),  # the project's own Italian NER (weights CC BY-SA 4.0: NOTICE.txt)
 }
 
 

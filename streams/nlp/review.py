@@ -3,6 +3,9 @@
     python -m streams.nlp.review prelabel OUT.jsonl            # machine labels as inline marks, for a reader
     python -m streams.nlp.review build IN.jsonl [IN.jsonl ...]  # corrected marks -> training/it/reviewed-real.jsonl
 
+The readers of session 16 were AI agents (the session's helpers) working to the guidelines, one file each, not
+newsroom annotators; a person can take their place with the same two commands.
+
 Why a reader: silver labels (streams/nlp/silver.py) teach the model its own errors back, and the strict filter
 that avoids that keeps only the easy documents; neither moved real-text F1. Correcting the machine's marks is
 cheap (most documents need no edit or one) and gives real text, written by others, with labels to the project's
@@ -40,8 +43,9 @@ TARGET = silver.HERE / "training" / "it" / "reviewed-real.jsonl"
 
 def sib200_documents(path: Path = SIB200, banned: set[str] | None = None) -> list[tuple[str, str]]:
     """SIB-200's Italian train split (already shipped for topics, CC BY-SA 4.0): FLORES-200 sentences, translated
-    from English Wikinews, Wikivoyage and Wikibooks. Consecutive ids come from one article, so a run of
-    consecutive ids (at most SENTENCES_PER_DOCUMENT) is a document. Its dev and test splits stay topic test data."""
+    from English Wikinews, Wikivoyage and Wikibooks. Consecutive ids mostly come from one article (a run can cross
+    into the next one, which NER training does not mind), so a run of consecutive ids (at most
+    SENTENCES_PER_DOCUMENT) is a document. Its dev and test splits stay topic test data."""
     banned = silver.held_out_sentences() if banned is None else banned
     rows = sorted((int(i), text) for i, _, text in read_tsv(path))
     documents: list[tuple[str, str]] = []

