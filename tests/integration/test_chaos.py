@@ -84,6 +84,7 @@ def where_lost(pipeline: Pipeline, missing: list[str]) -> str:
         group = pipeline.env["NEWSDESK_APP_ID"]
         admin = KafkaAdminClient(bootstrap_servers=pipeline.bootstrap)
         lines = []
+        wanted = set(missing)
         try:
             offsets_of_group = admin.list_group_offsets({group: None}).get(group, {})
         except Exception as error:
@@ -100,7 +101,7 @@ def where_lost(pipeline: Pipeline, missing: list[str]) -> str:
             consumer.assign(partitions)
             ends = consumer.end_offsets(partitions)
             places = {record.key.decode(): (record.partition, record.offset) for record in consumer
-                      if record.key and record.key.decode() in set(missing)}
+                      if record.key and record.key.decode() in wanted}
             consumer.close()
             offsets = ", ".join(f"p{tp.partition} committed {committed.get((tp.topic, tp.partition))} end {ends[tp]}"
                                 for tp in partitions)
