@@ -203,8 +203,9 @@ def assemble(model: Path, language: str, variant: str) -> Language:
 
 
 def fit(train: Sequence[GoldDocument], dev: Sequence[GoldDocument], workdir: Path, epochs: int, seed: int,
-        vectors: Path | None = None) -> Path:
-    """Train with training/<lang>/config.cfg (spaCy prints its curve: loss and ents P/R/F on `dev` per step)."""
+        vectors: Path | None = None, settings: dict[str, object] | None = None) -> Path:
+    """Train with training/<lang>/config.cfg (spaCy prints its curve: loss and ents P/R/F on `dev` per step);
+    `settings` override the config (dotted keys), so a variant of the architecture is tried without editing it."""
     from spacy.cli.train import train as spacy_train
 
     nlp = blank(train[0].language)
@@ -218,6 +219,7 @@ def fit(train: Sequence[GoldDocument], dev: Sequence[GoldDocument], workdir: Pat
         "training.max_epochs": epochs, "system.seed": seed}
     if vectors is not None:
         overrides.update({"paths.vectors": str(vectors), "components.tok2vec.model.embed.include_static_vectors": True})
+    overrides.update(settings or {})
     spacy_train(TRAINING / train[0].language / "config.cfg", workdir / "out", overrides=overrides)
     return workdir / "out" / "model-last"
 
@@ -367,6 +369,17 @@ def speed(language: str, rounds: int = 10, repeats: int = 5) -> None:
     print(f"ratio {language}/en docs/s: {median(runs[language]) / median(runs['en']):.2f}")
 
 
+def _setting(text: str) -> tuple[str, object]:
+    """KEY=VALUE with VALUE read as JSON (128, [5000,1000], true), as spaCy's own --key.path value flags do."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streams.nlp.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("language", choices=["it"])
@@ -388,6 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cv", type=int, metavar="K", help="cross-validate the variants over K folds; ship nothing")
     parser.add_argument("--speed", action="store_true", help="measure the shipped pipeline's docs/s and stop")
     parser.add_argument("--vectors", type=Path, help="a spaCy pipeline whose word vectors the model learns to use")
+    parser.add_argument("--set", action="append", default=[], type=_setting, metavar="KEY=JSON", dest="settings",
+                        help="override config.cfg, e.g. components.tok2vec.model.encode.width=128 (repeatable)")
     args = parser.parse_args(argv)
 
     if args.speed:
@@ -418,7 +433,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     if line.strip() and json.loads(line)["split"] == "dev"]
     with tempfile.TemporaryDirectory() as tmp:
         # With the dev split trained on, the curve is scored on a slice of the training corpus (a training score).
-        model = fit(documents, dev or documents[::10], Path(tmp), args.epochs, args.seed, args.vectors)
+        model = fit(documents, dev or documents[::10], Path(tmp), args.epochs, args.seed, args.vectors,
+                    dict(args.settings))
         if dev:
             print(f"\ngold dev split ({len(dev)} documents, not trained on):")
             for variant in VARIANTS:

@@ -97,3 +97,18 @@ def test_the_common_word_rule_spares_gazetteer_names_and_english() -> None:
     assert [m.text for m in apply("it", text, [Mention("Shell", "ORG", 0, "rule")])] == ["Shell"]
     english = "Amazon said on Monday it would hire."  # a brand that is a common word, in English
     assert [m.text for m in apply("en", english, [_at(english, "Amazon", "ORG")])] == ["Amazon"]
+
+
+@pytest.mark.parametrize(("language", "text", "kept"), [
+    ("en", "Athens in the 5th century BC was rich.", False),
+    ("en", "Around 1000 BC, settlers came.", False),
+    ("en", "Around 512 B.C.E. the troops came.", False),
+    ("en", "Vesuvius erupted in AD 79.", False),
+    ("it", "Nel 79 d.C. il Vesuvio eruttò.", False),
+    ("en", "He moved to BC last year.", True),  # British Columbia: no year beside it
+    ("it", "Il regolamento (CE) 1234/2007 vale ancora.", True),  # the European Community, not the Common Era
+])
+def test_an_era_beside_a_year_is_no_name(language: str, text: str, kept: bool) -> None:
+    surface = next(s for s in ("B.C.E.", "BC", "AD", "d.C.", "CE") if s in text)
+    mention = _at(text, surface, "ORG")
+    assert (apply(language, text, [mention]) == [mention]) is kept

@@ -201,3 +201,25 @@ def test_a_vendored_pipeline_loads_by_its_spacy_name(tmp_path: Path, monkeypatch
     monkeypatch.setitem(models.VENDORED, "xx_vendored_md", ("no_such_package", "_model"))
     with pytest.raises(OSError, match="'xx_vendored_md' is not installed"):
         models.load.__wrapped__("xx_vendored_md")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("components.tok2vec.model.encode.depth=6", ("components.tok2vec.model.encode.depth", 6)),
+    ("components.tok2vec.model.embed.rows=[10000,2000]", ("components.tok2vec.model.embed.rows", [10000, 2000])),
+    ("training.optimizer.learn_rate=0.002", ("training.optimizer.learn_rate", 0.002)),
+    ("nlp.lang=it", ("nlp.lang", "it")),  # not JSON: the text as it is
+])
+def test_a_config_setting_reads_its_value_as_json(given: str, expected: tuple[str, object]) -> None:
+    from streams.nlp.train import _setting
+
+    assert _setting(given) == expected
+
+
+def test_a_config_setting_without_a_key_is_refused() -> None:
+    import argparse
+
+    from streams.nlp.train import _setting
+
+    for bad in ("depth", "=6"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _setting(bad)
