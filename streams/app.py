@@ -42,6 +42,7 @@ from streams.expiry import Expiry
 from streams.nlp.annotate import Document
 from streams.nlp.models import spec_for
 from streams.nlp.pool import AnnotatorPool, annotate_each
+from streams.partition_watch import PartitionState, PartitionWatch
 from streams.records import AnnotatedArticle, Annotation, Article, DeadLetter
 from streams.stall import StallWatch
 from streams.table_store import claim_table_dir, discard_stale_partitions, table_options
@@ -459,6 +460,41 @@ async def watch_rebalance() -> None:
         log.error("rebalance stuck for %.0f s (%d changelog records left to read, none read meanwhile): stopping "
                   "this worker so that it is restarted (NEWSDESK_REBALANCE_STALL_S)", _stall.limit_s, remaining)
         await app.crash(StalledRebalance(f"rebalance made no progress for {_stall.limit_s:.0f} s"))
+
+
+_partitions: PartitionWatch[Any] = PartitionWatch(settings.partition_stuck_s)
+
+
+@app.timer(5.0)
+async def watch_partitions() -> None:
+    """A partition that stopped being fetched outside a rebalance is put back in the fetch; one that is fetched
+    but does not move is logged (streams/partition_watch.py). Reads Faust's consumer's own sets; no broker request."""
+    recovery = cast(Any, app.tables).recovery  # stream partitions stay paused until its last step, on purpose
+    if not _rebalanced or app.rebalancing or recovery.in_recovery or not recovery.completed.is_set():
+        _partitions.reset()
+        return
+    consumer = cast(Any, app.consumer)  # faust's Consumer: these sets are not in its stubs
+    try:
+        active = consumer._active_partitions or set()
+        buffered = consumer._buffered_partitions
+        states = {tp: PartitionState(consumer._committed_offset.get(tp), consumer.highwater(tp),
+                                     tp in active or tp in buffered)
+                  for tp in consumer.assignment()
+                  if app.topics.acks_enabled_for(tp.topic) and not consumer._is_changelog_tp(tp)}
+    except Exception as exc:  # no consumer yet, or one being replaced
+        log.debug("partitions not watched: %r", exc)
+        return
+    for tp in _partitions.stuck(time.monotonic(), states):
+        state = states[tp]
+        held = (f"committed {state.committed}, end {state.end}, read offset {consumer._read_offset.get(tp)}, "
+                f"active {tp in active}, buffered {tp in buffered}, paused {tp in consumer._paused_partitions}")
+        if state.fetched:
+            log.info("partition %s[%d] has not moved for %.0f s although behind its end (%s)",
+                     tp.topic, tp.partition, _partitions.limit_s, held)
+        else:
+            log.error("partition %s[%d] stopped being fetched outside a rebalance (%s): fetching it again "
+                      "(streams/partition_watch.py)", tp.topic, tp.partition, held)
+            consumer.resume_partitions({tp})
 
 
 # -- metrics and health (newsdesk/observability): /metrics, /health/live, /health/ready on NEWSDESK_METRICS_PORT --

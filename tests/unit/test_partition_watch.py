@@ -1,0 +1,49 @@
+"""A partition that stops moving outside a rebalance is reported (streams/partition_watch.py)."""
+
+from __future__ import annotations
+
+from streams.partition_watch import PartitionState, PartitionWatch
+
+
+def _states(**partitions: tuple[int | None, int | None, bool]) -> dict[str, PartitionState]:
+    return {tp: PartitionState(*state) for tp, state in partitions.items()}
+
+
+def test_a_partition_behind_its_end_that_does_not_move_is_reported_once_per_limit() -> None:
+    watch: PartitionWatch[str] = PartitionWatch(30.0)
+    assert watch.stuck(0.0, _states(p0=(128, 152, False))) == []
+    assert watch.stuck(29.0, _states(p0=(128, 152, False))) == []
+    assert watch.stuck(30.0, _states(p0=(128, 152, False))) == ["p0"]
+    assert watch.stuck(35.0, _states(p0=(128, 152, False))) == []  # reported: the clock starts again
+    assert watch.stuck(60.0, _states(p0=(128, 152, False))) == ["p0"]
+
+
+def test_a_partition_that_moves_or_is_at_its_end_is_not_reported() -> None:
+    watch: PartitionWatch[str] = PartitionWatch(30.0)
+    watch.stuck(0.0, _states(moving=(10, 100, True), done=(100, 100, True), empty=(None, 0, True),
+                             unknown=(5, None, True)))
+    assert watch.stuck(20.0, _states(moving=(50, 100, True), done=(100, 100, True), empty=(None, 0, True),
+                                     unknown=(5, None, True))) == []
+    assert watch.stuck(45.0, _states(moving=(60, 100, True), done=(100, 100, True), empty=(None, 0, True),
+                                     unknown=(5, None, True))) == []
+
+
+def test_a_partition_with_records_and_no_commit_yet_counts_as_behind() -> None:
+    watch: PartitionWatch[str] = PartitionWatch(10.0)
+    watch.stuck(0.0, _states(fresh=(None, 40, True)))
+    assert watch.stuck(10.0, _states(fresh=(None, 40, True))) == ["fresh"]
+
+
+def test_a_reset_or_a_partition_leaving_starts_the_clock_again() -> None:
+    watch: PartitionWatch[str] = PartitionWatch(30.0)
+    watch.stuck(0.0, _states(p0=(1, 9, True), p1=(1, 9, True)))
+    watch.reset()  # a rebalance
+    assert watch.stuck(30.0, _states(p0=(1, 9, True))) == []  # p1 left; p0's clock starts at 30
+    assert watch.stuck(45.0, _states(p0=(1, 9, True), p1=(1, 9, True))) == []
+    assert watch.stuck(60.0, _states(p0=(1, 9, True), p1=(1, 9, True))) == ["p0"]
+
+
+def test_a_limit_of_zero_reports_nothing() -> None:
+    watch: PartitionWatch[str] = PartitionWatch(0.0)
+    watch.stuck(0.0, _states(p0=(1, 9, False)))
+    assert watch.stuck(1000.0, _states(p0=(1, 9, False))) == []
