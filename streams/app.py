@@ -42,7 +42,7 @@ from streams.expiry import Expiry
 from streams.nlp.annotate import Document
 from streams.nlp.models import spec_for
 from streams.nlp.pool import AnnotatorPool, annotate_each
-from streams.partition_watch import PartitionState, PartitionWatch
+from streams.partition_watch import PartitionState, PartitionWatch, remedy
 from streams.records import AnnotatedArticle, Annotation, Article, DeadLetter
 from streams.stall import StallWatch
 from streams.table_store import claim_table_dir, discard_stale_partitions, table_options
@@ -478,7 +478,7 @@ async def watch_partitions() -> None:
         active = consumer._active_partitions or set()
         buffered = consumer._buffered_partitions
         states = {tp: PartitionState(consumer._committed_offset.get(tp), consumer.highwater(tp),
-                                     tp in active or tp in buffered)
+                                     tp in active or tp in buffered, consumer._read_offset.get(tp))
                   for tp in consumer.assignment()
                   if app.topics.acks_enabled_for(tp.topic) and not consumer._is_changelog_tp(tp)}
     except Exception as exc:  # no consumer yet, or one being replaced
@@ -486,15 +486,20 @@ async def watch_partitions() -> None:
         return
     for tp in _partitions.stuck(time.monotonic(), states):
         state = states[tp]
-        held = (f"committed {state.committed}, end {state.end}, read offset {consumer._read_offset.get(tp)}, "
-                f"active {tp in active}, buffered {tp in buffered}, paused {tp in consumer._paused_partitions}")
-        if state.fetched:
+        held = (f"committed {state.committed}, end {state.end}, read offset {state.read}, active {tp in active}, "
+                f"buffered {tp in buffered}, paused {tp in consumer._paused_partitions}")
+        action = remedy(state)
+        if action is None:
             log.info("partition %s[%d] has not moved for %.0f s although behind its end (%s)",
                      tp.topic, tp.partition, _partitions.limit_s, held)
-        else:
-            log.error("partition %s[%d] stopped being fetched outside a rebalance (%s): fetching it again "
-                      "(streams/partition_watch.py)", tp.topic, tp.partition, held)
+            continue
+        log.error("partition %s[%d] has not moved for %.0f s although behind its end (%s): %s "
+                  "(streams/partition_watch.py)", tp.topic, tp.partition, _partitions.limit_s, held,
+                  "fetching it again" if action == "resume" else "seeking it to its committed offset")
+        if action == "resume":
             consumer.resume_partitions({tp})
+        else:
+            await consumer.seek(tp, state.committed)
 
 
 # -- metrics and health (newsdesk/observability): /metrics, /health/live, /health/ready on NEWSDESK_METRICS_PORT --

@@ -10,11 +10,19 @@ leaves that set when paused (rebalances, table recovery) or when its stream buff
 the buffer drains), and neither is logged.
 
 So: a partition assigned to this worker, behind its end, whose committed offset has not moved for `limit_s`, is
-reported. streams/app.py resumes a reported partition that is neither active nor buffered (not fetched at all:
-nothing else would ever bring it back; resuming repeats nothing that was committed), and logs, for every report,
-what Faust's consumer holds for it, so that the next occurrence names the cause. A partition that is fetched but
-does not move (a search engine that is down holds the index stage so) is only logged. Pure logic: the timer in
-streams/app.py reads Faust's consumer and acts.
+reported, and streams/app.py logs what Faust's consumer holds for it and applies `remedy`:
+
+- not fetched at all (neither active nor buffered): resumed; nothing else would ever bring it back;
+- fetched, but Faust's read offset is below its committed offset: sought to the committed offset. That is what the
+  first watched occurrence showed (2026-12-07: committed 94, end 152, read offset 30, active, not buffered, not
+  paused; 58 records never delivered for 90 s): after the takeover's seek to the committed offset (which sets the
+  read offset to it) records from an older position were read, and then none at all. The seek sets Faust's read
+  offset and aiokafka's position afresh;
+- anything else (a search engine that is down holds the index stage behind its end, with the read offset ahead of
+  the committed one): only logged.
+
+Both remedies deliver again only what was not committed (at-least-once; indexing by article id absorbs repeats).
+Pure logic: the timer in streams/app.py reads Faust's consumer and acts.
 
 When it can go: once the cause is found and fixed (or shown to be Faust's and fixed there), and the two-worker kill
 test no longer logs "stopped being fetched".
@@ -34,10 +42,20 @@ class PartitionState:
     committed: int | None  # the offset Faust committed for it (None: nothing yet)
     end: int | None  # its highwater as last fetched (None: not known yet)
     fetched: bool  # in the consumer's active or buffered partitions
+    read: int | None = None  # the offset of the last record Faust delivered from it (its read offset)
 
     @property
     def behind(self) -> bool:
         return self.end is not None and self.end > (self.committed or 0)
+
+
+def remedy(state: PartitionState) -> str | None:
+    """What brings a reported partition back: "resume", "seek" (to its committed offset) or None (log only)."""
+    if not state.fetched:
+        return "resume"
+    if state.committed is not None and (state.read is None or state.read < state.committed):
+        return "seek"
+    return None
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from streams.partition_watch import PartitionState, PartitionWatch
+import pytest
+
+from streams.partition_watch import PartitionState, PartitionWatch, remedy
 
 
 def _states(**partitions: tuple[int | None, int | None, bool]) -> dict[str, PartitionState]:
@@ -47,3 +49,14 @@ def test_a_limit_of_zero_reports_nothing() -> None:
     watch: PartitionWatch[str] = PartitionWatch(0.0)
     watch.stuck(0.0, _states(p0=(1, 9, False)))
     assert watch.stuck(1000.0, _states(p0=(1, 9, False))) == []
+
+
+@pytest.mark.parametrize(("state", "expected"), [
+    (PartitionState(128, 152, False, 140), "resume"),  # not fetched at all
+    (PartitionState(94, 152, True, 30), "seek"),  # read behind what was committed: the first watched occurrence
+    (PartitionState(94, 152, True, None), "seek"),
+    (PartitionState(94, 152, True, 120), None),  # read ahead, not committing: a search engine down, say
+    (PartitionState(None, 40, True, None), None),  # nothing committed yet: nothing to seek to
+])
+def test_the_remedy_depends_on_how_the_partition_is_held(state: PartitionState, expected: str | None) -> None:
+    assert remedy(state) == expected
