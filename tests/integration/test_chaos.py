@@ -78,8 +78,9 @@ def kill_mid_flow(pipeline: Pipeline, ids: list[str], victim: psutil.Process) ->
 
 def where_lost(pipeline: Pipeline, missing: list[str]) -> str:
     """For a failure message: where the missing articles stopped (in articles.raw only, or annotated but not
-    indexed), with the group's committed offsets against each topic's end, per partition. The two-worker test's rare
-    timeout (docs/reliability.md) has not been explained yet; this says which stage to look at next time."""
+    indexed), with the group's committed offsets against each topic's end, per partition. It showed where the
+    two-worker test's rare timeout loses articles (docs/reliability.md, session 17: the taken-over partitions of
+    articles.raw, never read past the dead worker's commit); streams/partition_watch.py now watches for that."""
     try:
         group = pipeline.env["NEWSDESK_APP_ID"]
         admin = KafkaAdminClient(bootstrap_servers=pipeline.bootstrap)
