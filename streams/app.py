@@ -462,6 +462,12 @@ async def watch_rebalance() -> None:
         await app.crash(StalledRebalance(f"rebalance made no progress for {_stall.limit_s:.0f} s"))
 
 
+def _held_offsets(consumer: Any) -> dict[Any, tuple[int | None, int | None]]:
+    """Per partition this worker holds: the offset Faust committed and the highwater of its last fetch. Faust's
+    consumer's own state (private, not in its stubs), so no request to the broker."""
+    return {tp: (consumer._committed_offset.get(tp), consumer.highwater(tp)) for tp in consumer.assignment()}
+
+
 _partitions: PartitionWatch[Any] = PartitionWatch(settings.partition_stuck_s)
 
 
@@ -477,9 +483,8 @@ async def watch_partitions() -> None:
     try:
         active = consumer._active_partitions or set()
         buffered = consumer._buffered_partitions
-        states = {tp: PartitionState(consumer._committed_offset.get(tp), consumer.highwater(tp),
-                                     tp in active or tp in buffered, consumer._read_offset.get(tp))
-                  for tp in consumer.assignment()
+        states = {tp: PartitionState(committed, end, tp in active or tp in buffered, consumer._read_offset.get(tp))
+                  for tp, (committed, end) in _held_offsets(consumer).items()
                   if app.topics.acks_enabled_for(tp.topic) and not consumer._is_changelog_tp(tp)}
     except Exception as exc:  # no consumer yet, or one being replaced
         log.debug("partitions not watched: %r", exc)
@@ -536,9 +541,7 @@ async def measure_lag() -> None:
     consumer = cast(Any, app.consumer)
     lag: dict[str, int] = {}
     try:
-        for tp in consumer.assignment():
-            committed = consumer._committed_offset.get(tp)  # faust's Consumer: the offsets it committed
-            highwater = consumer.highwater(tp)
+        for tp, (committed, highwater) in _held_offsets(consumer).items():
             if committed is None or highwater is None:
                 continue
             lag[tp.topic] = lag.get(tp.topic, 0) + max(0, highwater - committed)

@@ -60,15 +60,15 @@ def places() -> Places:
     return Places(frozenset(raw["regions"]), frozenset(raw["cities"]), frozenset(raw["people"]))
 
 
+_HEAD_TYPES = ("ORG", "MISC", "LOC")  # which wins when both ends say something
+
+
 @cache
 def heads() -> Heads:
     raw = _data("name_heads.json")
     return Heads({w: etype for etype in _HEAD_TYPES for w in raw[etype]["first"]},
                  {w: etype for etype in _HEAD_TYPES for w in raw[etype]["last"]},
                  frozenset(raw["MISC"]["whole"]))
-
-
-_HEAD_TYPES = ("ORG", "MISC", "LOC")  # which wins when both ends say something
 
 
 def _head_type(words: list[str], listed: Heads) -> str | None:
