@@ -80,7 +80,7 @@ def _run(path: str) -> tuple[ParsedFeed, int]:
 
 
 def test_corpus_is_present() -> None:
-    assert CORPUS.is_dir(), f"feedparser corpus missing: {CORPUS} (CI puts a copy of shared/ beside the clone)"
+    assert CORPUS.is_dir(), f"feedparser corpus missing: {CORPUS} (vendored in tests/fixtures/feedparser-tests, BSD-2)"
     assert len(FILES) == EXPECTED_XML_FILES
     assert all((CORPUS / path).is_file() for path in FILES)
 
