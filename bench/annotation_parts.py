@@ -35,8 +35,8 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from newsdesk.settings import DEFAULT_MODELS  # noqa: E402
 from streams.nlp import language as langid  # noqa: E402
-from streams.nlp import models, person_names, precision, rules, topics  # noqa: E402
-from streams.nlp.annotate import LANGUAGE_MODEL, Annotator, Document  # noqa: E402
+from streams.nlp import models, rules, topics  # noqa: E402
+from streams.nlp.annotate import LANGUAGE_MODEL, Annotator, Document, filters  # noqa: E402
 from streams.nlp.normalise import Mention, normalise  # noqa: E402
 from streams.nlp.propagate import propagate, tidy  # noqa: E402
 from streams.nlp.tokenizer_cache import CHECKPOINTS  # noqa: E402
@@ -103,8 +103,8 @@ def main() -> None:
                 found = rules.apply(args.language, text, tokens, found)
                 cpu["rules"] += clock() - split
                 split = clock()
-                found = person_names.apply(precision.apply(args.language, text, found))
-                cpu["precision filters, name lists"] += clock() - split
+                found = filters(args.language, text, found)
+                cpu["precision filters, name lists and types"] += clock() - split
                 split = clock()
                 found_per_doc.append(propagate(text, found, tokens, len(document.title)))
                 cpu["propagation"] += clock() - split

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     # A partition assigned to a worker, behind its end, whose committed offset has not moved this long outside a
     # rebalance is logged with what Faust's consumer holds for it, and put back in the fetch if Faust stopped
     # fetching it (streams/partition_watch.py: a rare loss of a taken-over partition, cause not yet known). 0: off.
-    partition_stuck_s: float = Field(default=30.0, ge=0)
+    partition_stuck_s: float = Field(default=20.0, ge=0)
     # How long Kafka waits for a worker that stopped heartbeating (killed, frozen, cut off) before it hands the
     # worker's partitions to the others. Faust's 60 s default kept a restarted worker waiting 73-93 s after a
     # kill -9 (docs/benchmarks.md, session 9); heartbeats come from the event loop, which annotation never blocks.

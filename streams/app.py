@@ -37,7 +37,7 @@ from newsdesk import logs
 from newsdesk.observability import metrics
 from newsdesk.observability.server import MetricsServer
 from newsdesk.settings import load
-from streams import log_limits, seek_uncommitted_quirk
+from streams import commit_hole_quirk, log_limits, seek_uncommitted_quirk
 from streams.expiry import Expiry
 from streams.nlp.annotate import Document
 from streams.nlp.models import spec_for
@@ -75,6 +75,7 @@ app = faust.App(
 )
 
 seek_uncommitted_quirk.install()  # records thrown away in a rebalance are fetched again, committed or not
+commit_hole_quirk.install()  # and no commit steps over a record that no agent acked
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -462,6 +463,15 @@ async def watch_rebalance() -> None:
         await app.crash(StalledRebalance(f"rebalance made no progress for {_stall.limit_s:.0f} s"))
 
 
+def _fetch_position(consumer: Any, tp: Any) -> int | None:
+    """aiokafka's position in the partition (the next offset it will fetch), for the log: private, read only."""
+    try:
+        state = consumer._thread._ensure_consumer()._subscription.subscription.assignment.state_value(tp)
+        return cast(int | None, state._position if state is not None else None)
+    except Exception:  # no consumer, no assignment: nothing to say
+        return None
+
+
 def _held_offsets(consumer: Any) -> dict[Any, tuple[int | None, int | None]]:
     """Per partition this worker holds: the offset Faust committed and the highwater of its last fetch. Faust's
     consumer's own state (private, not in its stubs), so no request to the broker."""
@@ -483,16 +493,26 @@ async def watch_partitions() -> None:
     try:
         active = consumer._active_partitions or set()
         buffered = consumer._buffered_partitions
-        states = {tp: PartitionState(committed, end, tp in active or tp in buffered, consumer._read_offset.get(tp))
-                  for tp, (committed, end) in _held_offsets(consumer).items()
-                  if app.topics.acks_enabled_for(tp.topic) and not consumer._is_changelog_tp(tp)}
+        in_flight: dict[Any, set[int]] = {}
+        for message in list(consumer._unacked_messages):
+            in_flight.setdefault(message.tp, set()).add(message.offset)
+        states = {}
+        for tp, (committed, end) in _held_offsets(consumer).items():
+            if app.topics.acks_enabled_for(tp.topic) and not consumer._is_changelog_tp(tp):
+                next_offset = commit_hole_quirk.expected_next(committed, tp)
+                states[tp] = PartitionState(next_offset, end, tp in active or tp in buffered,
+                                            consumer._read_offset.get(tp), frozenset(in_flight.get(tp, ())),
+                                            next_offset in consumer._acked_index.get(tp, ()))
     except Exception as exc:  # no consumer yet, or one being replaced
         log.debug("partitions not watched: %r", exc)
         return
     for tp in _partitions.stuck(time.monotonic(), states):
         state = states[tp]
-        held = (f"committed {state.committed}, end {state.end}, read offset {state.read}, active {tp in active}, "
-                f"buffered {tp in buffered}, paused {tp in consumer._paused_partitions}")
+        held = (f"committed {state.committed}, end {state.end}, read offset {state.read}, in flight "
+                f"{len(state.in_flight or ())} from {min(state.in_flight or {-1})}, next acked {state.next_acked}, "
+                f"fetch position "
+                f"{_fetch_position(consumer, tp)}, active {tp in active}, buffered {tp in buffered}, paused "
+                f"{tp in consumer._paused_partitions}, flow active {consumer.flow_active}")
         action = remedy(state)
         if action is None:
             log.info("partition %s[%d] has not moved for %.0f s although behind its end (%s)",
@@ -503,8 +523,8 @@ async def watch_partitions() -> None:
                   "fetching it again" if action == "resume" else "seeking it to its committed offset")
         if action == "resume":
             consumer.resume_partitions({tp})
-        else:
-            await consumer.seek(tp, state.committed)
+        else:  # on the consumer's own thread, and it sets Faust's read offset (Consumer.seek calls from this one)
+            await consumer.seek_wait({tp: state.committed})
 
 
 # -- metrics and health (newsdesk/observability): /metrics, /health/live, /health/ready on NEWSDESK_METRICS_PORT --

@@ -23,7 +23,8 @@ The fix: after aiokafka's seek, a partition with no committed offset (or 0) of a
 (acks enabled: the agents' topics) is reset the way a fresh assignment would be (consumer_auto_offset_reset:
 earliest -> the first offset kept), so everything not committed is delivered again (at-least-once; indexing by
 article id absorbs the repeat). Partitions Faust never commits (table changelogs, which its recovery positions
-itself, and its leader topic) keep aiokafka's behaviour.
+itself, and its leader topic) keep aiokafka's behaviour. The offset each partition reset here starts from is kept
+for streams/commit_hole_quirk.py, which must know where a partition without a committed offset begins.
 
 When it can go: when aiokafka's seek_to_committed seeks partitions without a committed offset (issue 1003), or Faust
 resets them itself; the first assertion of the test above then fails and says so.
@@ -37,6 +38,8 @@ from typing import Any, TypeVar, cast
 
 from aiokafka import AIOKafkaConsumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+from streams import commit_hole_quirk
 
 log = logging.getLogger(__name__)
 _TP = TypeVar("_TP")
@@ -62,9 +65,12 @@ async def seek_to_committed(consumer: AIOKafkaConsumer, auto_offset_reset: str,
                  ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(stay)))
     for tp in at_zero:
         consumer.seek(tp, 0)
+        commit_hole_quirk.first_offsets[tp] = 0
     if never and auto_offset_reset == "earliest":
+        commit_hole_quirk.first_offsets.update(await consumer.beginning_offsets(never))
         await consumer.seek_to_beginning(*never)
     elif never and auto_offset_reset == "latest":
+        commit_hole_quirk.first_offsets.update(await consumer.end_offsets(never))
         await consumer.seek_to_end(*never)
     return committed
 

@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from spacy.attrs import IDX, LENGTH
 
 from streams.nlp import language as langid
-from streams.nlp import models, name_types, person_names, precision, rules, tokenizer_cache, topics
+from streams.nlp import (
+    long_names,
+    models,
+    name_types,
+    person_names,
+    precision,
+    regnal_names,
+    rules,
+    tokenizer_cache,
+    topics,
+)
 from streams.nlp.normalise import Mention, normalise
 from streams.nlp.propagate import propagate, tidy
 from streams.records import Annotation
@@ -48,6 +58,15 @@ class Recognised:
     mentions: list[Mention]  # the model's mentions after rules and propagation, offsets into Document.body
 
 
+def filters(language: str, text: str, found: list[Mention]) -> list[Mention]:
+    """What follows the model and the rules, in order: drop non-names (precision), join rulers to their numerals
+    and Italian institutions to what follows "per", retype people by the name lists, then names by the type they
+    say, and join a known place the model cut in two. Each step's module says what real text made it necessary."""
+    found = precision.apply(language, text, found)
+    found = long_names.apply(language, text, regnal_names.apply(language, text, found))
+    return name_types.join_places(text, name_types.apply(person_names.apply(found)))
+
+
 class Annotator:
     def __init__(self, model_specs: dict[str, str]) -> None:
         self.model_specs = model_specs
@@ -81,8 +100,7 @@ class Annotator:
                     found = tidy(text, [Mention(text[e.start_char:e.end_char], e.label_, e.start_char)
                                         for e in doc.ents])
                     tokens = [(start, start + length) for start, length in doc.to_array([IDX, LENGTH]).tolist()]
-                    found = rules.apply(languages[index][0], text, tokens, found)
-                    found = name_types.apply(person_names.apply(precision.apply(languages[index][0], text, found)))
+                    found = filters(languages[index][0], text, rules.apply(languages[index][0], text, tokens, found))
                     mentions[index] = propagate(text, found, tokens, len(documents[index].title))
 
         return [Recognised(language, score, models.spec_for(language, self.model_specs), mentions[index])

@@ -17,7 +17,13 @@ the name says what it is:
 - a name of an event, an agreement or law, a prize or competition, or a period ("Battaglia di Marengo" LOC,
   "Treaty of Nanking" ORG, "Australian Open" LOC, "Bronze Age" PER), by the same head words, and the one-word
   names of religions, periods and feasts ("Islam" LOC, "Rinascimento" ORG, "Brexit" PER): MISC. Both English
-  and Italian PUD gold leave these out, and the model's PER/ORG/LOC on them was a false positive each time.
+  and Italian PUD gold leave these out, and the model's PER/ORG/LOC on them was a false positive each time;
+- an all-caps initialism read as a person or a place ("GCHQ" PER, "IAG", "IRENA", "AKP" LOC): ORG, unless it is
+  the initialism of a place (name_heads.json "place_initialisms": USA, UK, URSS...). People are not written as
+  initialisms in running text, and places rarely are beyond that list; organisations constantly are.
+
+A known place the model cut in two ("Papua" + "Nuova Guinea" for "Papua Nuova Guinea") is joined again
+(join_places).
 
 What the rules or the gazetteer typed (source "rule") and MISC are left alone: a competition or a law named after
 a place ("Premier League", "Trattato di Roma") is neither.
@@ -26,6 +32,7 @@ a place ("Premier League", "Trattato di Roma") is neither.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -39,6 +46,7 @@ class Heads:
     first: dict[str, str]  # casefolded first word -> type
     last: dict[str, str]  # casefolded last word -> type
     whole: frozenset[str]  # casefolded one-word names of MISC (religions, periods, feasts)
+    place_initialisms: frozenset[str]  # casefolded: USA, UK, URSS...
 
 
 @cache
@@ -68,7 +76,20 @@ def heads() -> Heads:
     raw = _data("name_heads.json")
     return Heads({w: etype for etype in _HEAD_TYPES for w in raw[etype]["first"]},
                  {w: etype for etype in _HEAD_TYPES for w in raw[etype]["last"]},
-                 frozenset(raw["MISC"]["whole"]))
+                 frozenset(raw["MISC"]["whole"]), frozenset(raw["place_initialisms"]["words"]))
+
+
+_INITIALISM = re.compile(r"[A-Z][A-Z&]{1,5}")  # ASCII capitals: GCHQ, AT&T; not NATO's lowercase forms
+_ROMAN_NUMERAL = re.compile(r"[IVX]+")  # XIV is a numeral (streams/nlp/regnal_names.py), not an initialism
+
+
+def _initialism_type(label: str, text: str) -> str | None:
+    if label not in ("PER", "LOC") or not _INITIALISM.fullmatch(text) or _ROMAN_NUMERAL.fullmatch(text):
+        return None
+    key = text.casefold()
+    if key in heads().place_initialisms or key in places().regions or key in places().cities:
+        return None
+    return "ORG"
 
 
 def _head_type(words: list[str], listed: Heads) -> str | None:
@@ -102,9 +123,28 @@ def apply(mentions: list[Mention]) -> list[Mention]:
     out = []
     for mention in mentions:
         label = LABELS.get(mention.label)
-        if label is not None and mention.source != "rule" and not mention.text.isupper():
-            new = retyped(label, mention.text)
+        if label is not None and mention.source != "rule":
+            new = _initialism_type(label, mention.text) if mention.text.isupper() else retyped(label, mention.text)
             if new is not None:
                 mention = Mention(mention.text, new, mention.start, mention.source)
+        out.append(mention)
+    return out
+
+
+_NAMES = ("PER", "ORG", "LOC")
+
+
+def join_places(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Two mentions one space apart whose words together are a known place, as that one place (LOC)."""
+    known = places()
+    out: list[Mention] = []
+    for mention in sorted(mentions, key=lambda m: m.start):
+        if out and LABELS.get(out[-1].label) in _NAMES and LABELS.get(mention.label) in _NAMES:
+            before = out[-1]
+            gap = text[before.start + len(before.text):mention.start]
+            joined = f"{before.text} {mention.text}"
+            if gap == " " and (joined.casefold() in known.regions or joined.casefold() in known.cities):
+                out[-1] = Mention(joined, "LOC", before.start, before.source)
+                continue
         out.append(mention)
     return out

@@ -148,6 +148,10 @@ _PARTICLES = frozenset({"de", "di", "da", "del", "della", "van", "von", "der", "
                         "el", "al", "bin", "ibn"})
 
 
+# After a title these make it a title of somewhere ("Principe di Galles", "Duke of York"), not a person's name.
+_OF = frozenset({"di", "of", "del", "della", "dello", "dei", "degli", "delle"})
+
+
 def _titled_person(mention: Mention, lists: Lists) -> Mention | None:
     """A non-person mention that starts with a person-only title: the name after it as PER, the mention itself
     when no name follows in name shape ("Presidente della Repubblica"), or None when it is titles only."""
@@ -158,7 +162,7 @@ def _titled_person(mention: Mention, lists: Lists) -> Mention | None:
     if first == len(tokens):
         return None
     rest = [t.group() for t in tokens[first:]]
-    if not (rest[-1][:1].isupper() and all(w[:1].isupper() or w in _PARTICLES for w in rest)
+    if not (rest[0] not in _OF and rest[-1][:1].isupper() and all(w[:1].isupper() or w in _PARTICLES for w in rest)
             and not any(_key(w) in lists.not_name for w in rest)):  # Presidente della Repubblica
         return mention
     start = tokens[first].start()

@@ -76,3 +76,33 @@ def test_place_lists_keep_clubs_and_people_apart() -> None:
     assert not known.cities & known.regions
     assert known.people <= known.regions and "jordan" in known.people
     assert "austin" not in known.cities and "union" not in known.cities  # a name; a common word
+
+
+@pytest.mark.parametrize(("surface", "label", "expected"), [
+    ("GCHQ", "PER", "ORG"),  # an initialism read as a person or a place is an organisation
+    ("IRENA", "LOC", "ORG"),
+    ("AT&T", "GPE", "ORG"),
+    ("USA", "LOC", "LOC"),  # ... unless it is a place's
+    ("URSS", "PER", "PER"),  # a place's initialism is left as the model read it
+    ("XIV", "ORG", "ORG"),  # a numeral, not an initialism (streams/nlp/regnal_names.py)
+    ("BBC", "MISC", "MISC"),  # MISC may be a product or a work
+    ("BBC NEWS", "PER", "PER"),  # two words in capitals: furniture or a headline, not an initialism
+    ("Gchq", "PER", "PER"),  # not written as an initialism
+])
+def test_initialisms_are_organisations(surface: str, label: str, expected: str) -> None:
+    [out] = name_types.apply([Mention(surface, label, 0, "model")])
+    assert out.label == expected
+
+
+@pytest.mark.parametrize(("text", "mentions", "expected"), [
+    ("La Papua Nuova Guinea vota.", [("Papua", "PER"), ("Nuova Guinea", "LOC")], [("Papua Nuova Guinea", "LOC")]),
+    ("In Papua, Nuova Guinea", [("Papua", "LOC"), ("Nuova Guinea", "LOC")],
+     [("Papua", "LOC"), ("Nuova Guinea", "LOC")]),  # not one space apart
+    ("Mario Rossi Roma", [("Mario Rossi", "PER"), ("Roma", "LOC")], [("Mario Rossi", "PER"), ("Roma", "LOC")]),
+])
+def test_a_known_place_cut_in_two_is_joined(text: str, mentions: list[tuple[str, str]],
+                                            expected: list[tuple[str, str]]) -> None:
+    found = [Mention(surface, label, text.index(surface), "model") for surface, label in mentions]
+    out = name_types.join_places(text, found)
+    assert [(m.text, m.label) for m in out] == expected
+    assert all(text[m.start:m.start + len(m.text)] == m.text for m in out)

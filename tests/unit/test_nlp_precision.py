@@ -66,6 +66,16 @@ def test_all_caps_stop_word_is_not_dropped() -> None:
     ("it", "Lo firma il Presidente della Repubblica oggi.", "Presidente della Repubblica", "ORG",
      [("Presidente della Repubblica", "ORG")]),
     ("en", "We heard Commissioner Barnier today.", "Commissioner Barnier", "ORG", [("Barnier", "PER")]),
+    # rulers and peers (session 18): the title goes, the name is a person
+    ("it", "Sotto l'imperatore Meiji il Giappone cambiò.", "imperatore Meiji", "LOC", [("Meiji", "PER")]),
+    ("it", "Il governo di Lord North cadde.", "Lord North", "ORG", [("North", "PER")]),
+    ("it", "La spedizione di Sir Ernest Shackleton partì.", "Sir Ernest Shackleton", "ORG",
+     [("Ernest Shackleton", "PER")]),
+    ("it", "Lo disse il generale de Maza.", "generale de Maza", "LOC", [("de Maza", "PER")]),
+    ("en", "Emperor Hirohito spoke on the radio.", "Emperor Hirohito", "ORG", [("Hirohito", "PER")]),
+    # a title of somewhere is no person's name: "di"/"of" after the title keeps the mention as it was
+    ("it", "Parlò l'Imperatore del Giappone.", "Imperatore del Giappone", "ORG", [("Imperatore del Giappone", "ORG")]),
+    ("en", "The Lord of the Rings was filmed here.", "Lord of the Rings", "ORG", [("Lord of the Rings", "ORG")]),
 ])
 def test_a_person_only_title_makes_a_person_of_any_type(language: str, text: str, surface: str, label: str,
                                                         expected: list[tuple[str, str]]) -> None:
