@@ -69,8 +69,9 @@ def install() -> None:
             if expected is not None and hole_at_head(acked, gaps, expected):
                 if (tp, expected) not in _reported:
                     _reported.add((tp, expected))
-                    log.warning("not committing %s[%d] past offset %s: that record was never acked "
-                                "(streams/commit_hole_quirk.py)", tp.topic, tp.partition, expected)
+                    log.info("holding the commit of %s[%d] at offset %s: that record is not acked (yet), and "
+                             "Faust would commit past it (streams/commit_hole_quirk.py)", tp.topic, tp.partition,
+                             expected)
                 return None
         return _original(self, tp)  # type: ignore[no-any-return]
 
