@@ -126,8 +126,9 @@ class Settings(BaseSettings):
     # Faust's 60 s rebalance timeout, which a healthy JoinGroup may wait out. 0 turns it off.
     rebalance_stall_s: float = Field(default=180.0, ge=0)
     # A partition assigned to a worker, behind its end, whose committed offset has not moved this long outside a
-    # rebalance is logged with what Faust's consumer holds for it, and put back in the fetch if Faust stopped
-    # fetching it (streams/partition_watch.py: a rare loss of a taken-over partition, cause not yet known). 0: off.
+    # rebalance is logged with what Faust's consumer holds for it, put back in the fetch if Faust stopped fetching
+    # it, and sought back to its committed offset if Faust dropped the next record on the way to the agents
+    # (streams/partition_watch.py: rare losses of a taken-over partition inside Faust). 0: off.
     partition_stuck_s: float = Field(default=20.0, ge=0)
     # How long Kafka waits for a worker that stopped heartbeating (killed, frozen, cut off) before it hands the
     # worker's partitions to the others. Faust's 60 s default kept a restarted worker waiting 73-93 s after a

@@ -51,7 +51,7 @@ def expected_next(committed: int | None, tp: Any) -> int | None:
 
 
 _original: Any = None
-_reported: set[tuple[Any, int]] = set()
+_reported: set[tuple[Any, int | None]] = set()
 
 
 def install() -> None:
@@ -66,7 +66,7 @@ def install() -> None:
         if acked:
             expected = expected_next(self._committed_offset.get(tp), tp)
             gaps = (interval.begin for interval in self._gap.get(tp, ()))
-            if expected is not None and hole_at_head(acked, gaps, expected):
+            if hole_at_head(acked, gaps, expected):
                 if (tp, expected) not in _reported:
                     _reported.add((tp, expected))
                     log.info("holding the commit of %s[%d] at offset %s: that record is not acked (yet), and "

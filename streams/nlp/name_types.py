@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from streams.nlp import person_names
+from streams.nlp import person_names, regnal_names
 from streams.nlp.normalise import LABELS, Mention
 
 
@@ -80,11 +80,10 @@ def heads() -> Heads:
 
 
 _INITIALISM = re.compile(r"[A-Z][A-Z&]{1,5}")  # ASCII capitals: GCHQ, AT&T; not NATO's lowercase forms
-_ROMAN_NUMERAL = re.compile(r"[IVX]+")  # XIV is a numeral (streams/nlp/regnal_names.py), not an initialism
 
 
 def _initialism_type(label: str, text: str) -> str | None:
-    if label not in ("PER", "LOC") or not _INITIALISM.fullmatch(text) or _ROMAN_NUMERAL.fullmatch(text):
+    if label not in ("PER", "LOC") or not _INITIALISM.fullmatch(text) or regnal_names.is_numeral(text):
         return None
     key = text.casefold()
     if key in heads().place_initialisms or key in places().regions or key in places().cities:

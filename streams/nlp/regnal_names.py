@@ -33,6 +33,11 @@ _NAME_AND_NUMERAL = re.compile(rf"[^\W\d_][\w'’-]* ({_NUMERAL})")
 _AFTER_ENGLISH_I = re.compile(r" ?[^\w\s]| ?$| (?:and|of|with|in|on|at|who|whose|by|from|for)\b")
 
 
+def is_numeral(text: str) -> bool:
+    """A Roman numeral from I to XXXIX, in capitals: an ordinal, never a name on its own."""
+    return _NUMERAL_ONLY.fullmatch(text) is not None
+
+
 def _numeral_after(text: str, end: int, language: str, label: str) -> str | None:
     found = _AFTER.match(text, end)
     if found is None or text[found.end():found.end() + 1].isupper():
@@ -50,7 +55,7 @@ def apply(language: str, text: str, mentions: list[Mention]) -> list[Mention]:
         if mention.source == "rule" or label is None:
             kept.append(mention)
             continue
-        if _NUMERAL_ONLY.fullmatch(mention.text):
+        if is_numeral(mention.text):
             continue
         one_word = " " not in mention.text and mention.text[:1].isupper()
         named = _NAME_AND_NUMERAL.fullmatch(mention.text)
